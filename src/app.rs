@@ -1,0 +1,126 @@
+//! The commands: read inputs, run, write the report, choose the exit status.
+//! The only module (with main.rs) that prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use crate::baseline::BaselineReport;
+use crate::check;
+use crate::cli::{CheckArgs, Cli, Command, InitArgs};
+use crate::config;
+use crate::init;
+use crate::measure::Engine;
+use crate::model::Status;
+use crate::report::{self, Format};
+
+/// The process exit status, as DESIGN.md defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every image within budget (warnings allowed).
+    Pass = 0,
+    /// At least one budget exceeded.
+    Fail = 1,
+    /// Could not check: bad input, image missing, engine unreachable.
+    Error = 2,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Exit {
+    let outcome = match cli.command {
+        Command::Check(args) => run_check(args).await,
+        Command::Init(args) => run_init(args).await,
+    };
+    outcome.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        Exit::Error
+    })
+}
+
+fn use_color(format: Format, to_file: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    if format != Format::Table || to_file || set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || std::io::stdout().is_terminal()
+}
+
+async fn run_check(args: CheckArgs) -> Result<Exit, String> {
+    let plan = config::load(&args.config).map_err(|e| e.to_string())?;
+    let images = check::select(&plan, &args.names, args.shard).map_err(|e| e.to_string())?;
+    let baselines = match &args.baseline {
+        Some(path) => Some(BaselineReport::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    eprintln!(
+        "budget: checking {} image{} from {}",
+        images.len(),
+        if images.len() == 1 { "" } else { "s" },
+        args.config.display()
+    );
+    let engine = Engine::connect().await;
+    let report = check::check(&images, &engine, baselines.as_ref()).await;
+    let text = report::render(
+        &report,
+        args.format,
+        use_color(args.format, args.output.is_some()),
+    );
+    write_report(&text, args.output.as_deref())?;
+    Ok(match report.worst() {
+        Status::Error => Exit::Error,
+        Status::Fail if !args.no_fail => Exit::Fail,
+        _ => Exit::Pass,
+    })
+}
+
+fn write_report(text: &str, output: Option<&Path>) -> Result<(), String> {
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| format!("cannot write the report to `{}`: {e}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| format!("cannot write the report to stdout: {e}"))
+        }
+    }
+}
+
+async fn run_init(args: InitArgs) -> Result<Exit, String> {
+    if args.config.exists() && !args.force {
+        return Err(format!(
+            "`{}` exists already; pass --force to overwrite it, or -c to write another file",
+            args.config.display()
+        ));
+    }
+    let engine = Engine::connect().await;
+    let mut measured = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &args.references {
+        match check::measure(&engine, reference).await {
+            Ok(m) => measured.push(init::Measured {
+                reference: reference.clone(),
+                size: m.size,
+                layers: m.layers,
+            }),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "{}\nnothing was written",
+            failures.join("\nerror: ")
+        ));
+    }
+    let text = init::render(&measured, args.headroom);
+    std::fs::write(&args.config, text)
+        .map_err(|e| format!("cannot write `{}`: {e}", args.config.display()))?;
+    eprintln!(
+        "budget: wrote {} with {} image{} (today's sizes plus {}% headroom)",
+        args.config.display(),
+        measured.len(),
+        if measured.len() == 1 { "" } else { "s" },
+        args.headroom
+    );
+    Ok(Exit::Pass)
+}

@@ -1,0 +1,123 @@
+//! Baselines read from a saved JSON report (`--baseline main.json`).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::model::{Baseline, ImageResult, Report, SCHEMA, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "cannot read baseline report `{path}`: {source}\n  hint: write one on main with `budget check --format json --output {path}`"
+    )]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "baseline report `{path}` is not a valid image-budget report: {reason}\n  hint: write one with `budget check --format json --output {path}`"
+    )]
+    Invalid { path: String, reason: String },
+}
+
+/// The images of a saved report, by name.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineReport {
+    images: HashMap<String, ImageResult>,
+}
+
+impl BaselineReport {
+    pub fn load(path: &Path) -> Result<BaselineReport, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<BaselineReport, Error> {
+        let invalid = |reason: String| Error::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            invalid(format!("{e}"))
+        })?;
+        match value.get("schema").and_then(|s| s.as_str()) {
+            Some(SCHEMA) => {}
+            Some(other) => {
+                return Err(invalid(format!(
+                    "its schema is `{other}`, this version reads `{SCHEMA}`"
+                )));
+            }
+            None => return Err(invalid(format!("it has no `schema` field (`{SCHEMA}`)"))),
+        }
+        let report: Report = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        let images = report
+            .images
+            .into_iter()
+            .map(|image| (image.name.clone(), image))
+            .collect();
+        Ok(BaselineReport { images })
+    }
+
+    /// The baseline for an image, when the report measured it.
+    pub fn get(&self, name: &str) -> Option<Baseline> {
+        let image = self.images.get(name)?;
+        if image.status == Status::Error || image.size.is_none() {
+            return None;
+        }
+        Some(Baseline {
+            reference: image.reference.clone(),
+            source: "report".to_string(),
+            digest: image.digest.clone(),
+            size: image.size,
+            compressed: image.compressed,
+            layers: image.layers,
+            layer_details: image.layer_details.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = r#"{"schema": "image-budget/report/v1", "passed": true,
+      "images": [
+        {"name": "api", "ref": "acme/api:main", "source": "daemon", "digest": "sha256:aa",
+         "platform": "linux/amd64", "size": 123, "compressed": null, "compressed_estimated": false,
+         "layers": 2, "wasted": null, "baseline": null, "delta": null, "status": "pass",
+         "findings": [], "error": null},
+        {"name": "broken", "ref": "acme/broken:main", "source": null, "digest": null,
+         "platform": null, "size": null, "compressed": null, "layers": null, "wasted": null,
+         "baseline": null, "delta": null, "status": "error", "findings": [], "error": "gone"}
+      ]}"#;
+
+    #[test]
+    fn reads_images_by_name() {
+        let report = BaselineReport::parse(Path::new("main.json"), REPORT).unwrap();
+        let api = report.get("api").unwrap();
+        assert_eq!(api.size, Some(123));
+        assert_eq!(api.layers, Some(2));
+        assert_eq!(api.reference, "acme/api:main");
+        assert_eq!(api.source, "report");
+        assert!(report.get("broken").is_none(), "an errored image is no baseline");
+        assert!(report.get("web").is_none());
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_report() {
+        let err = BaselineReport::parse(Path::new("main.json"), "{\"images\": []}").unwrap_err();
+        assert!(err.to_string().contains("no `schema` field"), "{err}");
+        let err = BaselineReport::parse(Path::new("main.json"), "not json").unwrap_err();
+        assert!(err.to_string().contains("line 1 column 2"), "{err}");
+        let err = BaselineReport::parse(
+            Path::new("main.json"),
+            "{\"schema\": \"image-budget/report/v9\"}",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("v9"), "{err}");
+    }
+}

@@ -1,0 +1,299 @@
+//! `budget check`: pick the images, measure them and their baselines
+//! concurrently, judge each, and gather the report. One image's failure is
+//! that image's row; the others are still measured.
+
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use crate::baseline::BaselineReport;
+use crate::config::{ImagePlan, Plan, PlatformChoice};
+use crate::judge::{self, Metrics};
+use crate::measure::{self, Engine, Measurement};
+use crate::model::{Baseline, BudgetView, ImageResult, Report, Status};
+use crate::reference;
+
+/// How many images are measured at once.
+const CONCURRENCY: usize = 8;
+
+/// Which slice of the images this run checks: `K/N`, K from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write K/N with 1 <= K <= N, such as 2/8");
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no image named {} in `{config}`; the images are: {}", quote(.unknown), .known.join(", "))]
+    UnknownNames {
+        unknown: Vec<String>,
+        known: Vec<String>,
+        config: String,
+    },
+}
+
+fn quote(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The images to check: those named (all when none is), then this shard's slice.
+pub fn select(plan: &Plan, names: &[String], shard: Option<Shard>) -> Result<Vec<ImagePlan>, Error> {
+    let unknown: Vec<String> = names
+        .iter()
+        .filter(|n| !plan.images.iter().any(|i| &i.name == *n))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::UnknownNames {
+            unknown,
+            known: plan.images.iter().map(|i| i.name.clone()).collect(),
+            config: plan.path.display().to_string(),
+        });
+    }
+    Ok(plan
+        .images
+        .iter()
+        .filter(|i| names.is_empty() || names.contains(&i.name))
+        .enumerate()
+        .filter(|(position, _)| shard.is_none_or(|s| position % s.count == s.index - 1))
+        .map(|(_, image)| image.clone())
+        .collect())
+}
+
+/// Measures and judges the images, in their config order.
+pub async fn check(
+    images: &[ImagePlan],
+    engine: &Engine,
+    baselines: Option<&BaselineReport>,
+) -> Report {
+    let results = stream::iter(images)
+        .map(|image| check_one(image, engine, baselines))
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    Report::new(results)
+}
+
+/// Measures a reference after checking its syntax.
+pub async fn measure(engine: &Engine, reference: &str) -> Result<Measurement, measure::Error> {
+    reference::validate(reference).map_err(|reason| measure::Error::InvalidReference {
+        reference: reference.to_string(),
+        reason,
+    })?;
+    engine.measure(reference).await
+}
+
+fn platform_matches(wanted: &str, actual: &str) -> bool {
+    let wanted: Vec<&str> = wanted.split('/').collect();
+    let actual: Vec<&str> = actual.split('/').collect();
+    // os and architecture must agree; a variant only when both sides name one.
+    wanted.iter().zip(actual.iter()).all(|(w, a)| w == a)
+}
+
+async fn check_one(
+    image: &ImagePlan,
+    engine: &Engine,
+    baselines: Option<&BaselineReport>,
+) -> ImageResult {
+    let mut result = ImageResult {
+        name: image.name.clone(),
+        reference: image.reference.clone(),
+        source: None,
+        digest: None,
+        platform: None,
+        size: None,
+        compressed: None,
+        compressed_estimated: false,
+        layers: None,
+        wasted: None,
+        baseline: None,
+        delta: None,
+        status: Status::Error,
+        findings: Vec::new(),
+        error: None,
+        budget: BudgetView::from(&image.budget),
+        layer_details: Vec::new(),
+        notes: Vec::new(),
+    };
+    let measured = match measure(engine, &image.reference).await {
+        Ok(m) => m,
+        Err(e) => {
+            let at = match e {
+                measure::Error::InvalidReference { .. } | measure::Error::NotFound { .. } => {
+                    format!(" (`ref` at {})", image.reference_at)
+                }
+                _ => String::new(),
+            };
+            result.error = Some(format!("{e}{at}"));
+            return result;
+        }
+    };
+    result.source = Some(measured.source.to_string());
+    result.digest = Some(measured.digest.clone());
+    result.platform = measured.platform.clone();
+    result.size = Some(measured.size);
+    result.compressed = measured.compressed;
+    result.layers = Some(measured.layers);
+    result.layer_details = measured.layer_details.clone();
+
+    if let (Some(PlatformChoice::One(wanted)), Some(actual)) = (&image.platform, &measured.platform)
+        && !platform_matches(wanted, actual)
+    {
+        result.error = Some(format!(
+            "`{}` in the local engine is {actual}, but the budget is for {wanted}\n  hint: build it for {wanted} (`docker build --platform {wanted}`), or change `platform`",
+            image.reference
+        ));
+        return result;
+    }
+
+    let baseline = match find_baseline(image, engine, baselines).await {
+        Ok(found) => found,
+        Err(message) => {
+            result.error = Some(message);
+            return result;
+        }
+    };
+    let baseline = match baseline {
+        Found::Yes(b) => Some(b),
+        Found::No(note) => {
+            result.notes.extend(note);
+            None
+        }
+    };
+    let base_metrics = baseline.as_ref().map(|b| Metrics {
+        size: b.size,
+        compressed: b.compressed,
+        layers: b.layers,
+        wasted: None,
+    });
+    let verdict = judge::judge(&image.budget, &measured.metrics(), base_metrics.as_ref());
+    result.baseline = baseline;
+    result.delta = verdict.delta;
+    result.status = verdict.status;
+    result.findings = verdict.findings;
+    result
+}
+
+enum Found {
+    Yes(Baseline),
+    /// No baseline: a new image. The note says why, when there is more to say.
+    No(Option<String>),
+}
+
+async fn find_baseline(
+    image: &ImagePlan,
+    engine: &Engine,
+    baselines: Option<&BaselineReport>,
+) -> Result<Found, String> {
+    if let Some(report) = baselines {
+        return Ok(match report.get(&image.name) {
+            Some(b) => Found::Yes(b),
+            None => Found::No(Some(format!(
+                "no measured image `{}` in the baseline report: judged as new",
+                image.name
+            ))),
+        });
+    }
+    let Some(reference) = &image.baseline else {
+        return Ok(Found::No(None));
+    };
+    match measure(engine, reference).await {
+        Ok(m) => Ok(Found::Yes(Baseline {
+            reference: reference.clone(),
+            source: "reference".to_string(),
+            digest: Some(m.digest),
+            size: Some(m.size),
+            compressed: m.compressed,
+            layers: Some(m.layers),
+            layer_details: m.layer_details,
+        })),
+        Err(e) if e.is_not_found() => Ok(Found::No(Some(format!(
+            "baseline `{reference}` is not in the local engine: judged as new, by absolute budgets only"
+        )))),
+        Err(e) => Err(format!("baseline: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Budget;
+    use crate::config::Location;
+    use std::path::PathBuf;
+
+    fn plan(names: &[&str]) -> Plan {
+        Plan {
+            path: PathBuf::from("budgets.toml"),
+            images: names
+                .iter()
+                .map(|n| ImagePlan {
+                    name: n.to_string(),
+                    reference: format!("acme/{n}"),
+                    reference_at: Location {
+                        file: "budgets.toml".into(),
+                        line: 1,
+                        column: 1,
+                    },
+                    baseline: None,
+                    platform: None,
+                    budget: Budget::default(),
+                })
+                .collect(),
+        }
+    }
+
+    fn names(images: &[ImagePlan]) -> Vec<&str> {
+        images.iter().map(|i| i.name.as_str()).collect()
+    }
+
+    #[test]
+    fn shards_split_the_images_without_overlap() {
+        let plan = plan(&["a", "b", "c", "d", "e"]);
+        let one = select(&plan, &[], Some("1/2".parse().unwrap())).unwrap();
+        let two = select(&plan, &[], Some("2/2".parse().unwrap())).unwrap();
+        assert_eq!(names(&one), ["a", "c", "e"]);
+        assert_eq!(names(&two), ["b", "d"]);
+        assert!("0/2".parse::<Shard>().is_err());
+        assert!("3/2".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn names_pick_images_and_unknown_names_are_errors() {
+        let plan = plan(&["a", "b", "c"]);
+        let picked = select(&plan, &["c".into(), "a".into()], None).unwrap();
+        assert_eq!(names(&picked), ["a", "c"]);
+        let err = select(&plan, &["x".into()], None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no image named `x` in `budgets.toml`; the images are: a, b, c"
+        );
+    }
+
+    #[test]
+    fn platforms_match_on_os_and_arch() {
+        assert!(platform_matches("linux/amd64", "linux/amd64"));
+        assert!(platform_matches("linux/arm64/v8", "linux/arm64"));
+        assert!(!platform_matches("linux/arm64", "linux/amd64"));
+        assert!(!platform_matches("linux/arm/v7", "linux/arm/v6"));
+    }
+}

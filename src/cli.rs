@@ -1,0 +1,79 @@
+//! The command line (the contract in DESIGN.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::check::Shard;
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "budget",
+    version,
+    about = "Keep container images inside their size budgets",
+    long_about = "Keep container images inside their size budgets.\n\nReads per-image budgets from budgets.toml, measures each image, compares it with its budget and its baseline, and exits 0 (all within budget), 1 (a budget exceeded) or 2 (could not check)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure the images and judge them against their budgets
+    Check(CheckArgs),
+    /// Write budgets.toml from today's sizes plus headroom
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The budgets file
+    #[arg(short, long, value_name = "PATH", default_value = "budgets.toml")]
+    pub config: PathBuf,
+
+    /// Check only these images (keys of [images.NAME]); all when none is named
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// A JSON report from the main branch to compare with, matched by image name
+    /// (instead of each image's `baseline` reference)
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to this file instead of stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 0 even when a budget is exceeded (errors still exit 2)
+    #[arg(long)]
+    pub no_fail: bool,
+
+    /// Check only slice K of N of the images (for CI matrices), such as 2/8
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The budgets file to write
+    #[arg(short, long, value_name = "PATH", default_value = "budgets.toml")]
+    pub config: PathBuf,
+
+    /// Images to write budgets for, as they are in the local engine
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+
+    /// Headroom above today's size, in percent
+    #[arg(long, value_name = "PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=1000))]
+    pub headroom: u64,
+
+    /// Overwrite the file if it exists
+    #[arg(long)]
+    pub force: bool,
+}

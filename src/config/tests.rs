@@ -1,0 +1,207 @@
+use super::*;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "GITHUB_SHA" => Some("abc123".into()),
+        "LIMIT" => Some("20MB".into()),
+        _ => None,
+    }
+}
+
+fn plan(text: &str) -> Plan {
+    parse(Path::new("budgets.toml"), text, &env).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match parse(Path::new("budgets.toml"), text, &env) {
+        Ok(plan) => panic!("expected problems, got {plan:?}"),
+        Err(Error::Invalid(problems)) => problems.iter().map(|p| p.to_string()).collect(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn reads_images_with_defaults_merged() {
+    let plan = plan(
+        r#"
+[defaults]
+baseline = "ghcr.io/acme/{name}:main"
+max-growth = "5%"
+warn-growth = "2%"
+max-layers = 30
+
+[images.api]
+ref = "ghcr.io/acme/api:${GITHUB_SHA:-dev}"
+max-size = "150MB"
+warn-size = "140MiB"
+max-layers = 20
+platform = "linux/amd64"
+
+[images.worker]
+ref = "acme/worker:${TAG:-dev}"
+max-size = "${LIMIT}"
+max-growth = "10MB"
+"#,
+    );
+    assert_eq!(plan.images.len(), 2);
+    let api = &plan.images[0];
+    assert_eq!(api.name, "api");
+    assert_eq!(api.reference, "ghcr.io/acme/api:abc123");
+    assert_eq!(api.reference_at.to_string(), "budgets.toml:9:7");
+    assert_eq!(api.baseline.as_deref(), Some("ghcr.io/acme/api:main"));
+    assert_eq!(api.platform, Some(PlatformChoice::One("linux/amd64".into())));
+    assert_eq!(
+        api.budget,
+        Budget {
+            max_size: Some(150_000_000),
+            warn_size: Some(140 * 1_048_576),
+            max_layers: Some(20),
+            max_growth: Some(Growth::Percent {
+                digits: 5,
+                scale: 0
+            }),
+            warn_growth: Some(Growth::Percent {
+                digits: 2,
+                scale: 0
+            }),
+        }
+    );
+    let worker = &plan.images[1];
+    assert_eq!(worker.name, "worker");
+    assert_eq!(worker.reference, "acme/worker:dev");
+    assert_eq!(worker.baseline.as_deref(), Some("ghcr.io/acme/worker:main"));
+    assert_eq!(worker.budget.max_size, Some(20_000_000));
+    assert_eq!(worker.budget.max_layers, Some(30));
+    assert_eq!(worker.budget.max_growth, Some(Growth::Bytes(10_000_000)));
+}
+
+#[test]
+fn plain_byte_counts_are_accepted() {
+    let plan = plan("[images.a]\nref = \"a\"\nmax-size = 1048576\nmax-growth = 4096\n");
+    assert_eq!(plan.images[0].budget.max_size, Some(1_048_576));
+    assert_eq!(plan.images[0].budget.max_growth, Some(Growth::Bytes(4096)));
+}
+
+#[test]
+fn every_problem_is_reported_at_its_place() {
+    let got = problems(
+        r#"[defaults]
+max_growth = "5%"
+
+[images.api]
+ref = "acme/api:${NOPE}"
+max-size = "150 MBB"
+warn-size = 0
+max-layers = -3
+colour = "blue"
+
+[images.web]
+max-size = "1GB"
+"#,
+    );
+    assert_eq!(
+        got,
+        vec![
+            "budgets.toml:2:1: unknown key `max_growth` in `[defaults]`; did you mean `max-growth`?",
+            "budgets.toml:5:7: in `ref`: environment variable `NOPE` is not set; set it, or give a default: `${NOPE:-value}`",
+            "budgets.toml:6:12: `max-size` = \"150 MBB\": unknown unit `MBB`; write a size such as \"150MB\" (SI, 1 MB = 1,000,000 bytes), \"140MiB\" (IEC, 1 MiB = 1,048,576 bytes) or a number of bytes",
+            "budgets.toml:7:13: `warn-size` must be greater than zero; remove the key for no limit",
+            "budgets.toml:8:14: `max-layers` must be a whole number above zero, found -3",
+            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, max-growth, warn-growth, max-size, warn-size, max-layers, platform, max-compressed, max-wasted",
+            "budgets.toml:11:9: image `web` has no `ref`: add `ref = \"REPOSITORY:TAG\"` to `[images.web]`",
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_ref_is_one_problem() {
+    let got = problems("[images.api]\nreff = \"acme/api\"\n");
+    assert_eq!(
+        got,
+        vec!["budgets.toml:2:1: unknown key `reff` in `[images.api]`; did you mean `ref`?"]
+    );
+}
+
+#[test]
+fn syntax_errors_point_at_the_line() {
+    let got = problems("[images.api]\nref = \"acme/api\nmax-size = 3\n");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("budgets.toml:2:"), "{got:?}");
+    assert!(got[0].contains("invalid TOML"), "{got:?}");
+}
+
+#[test]
+fn empty_and_imageless_configs_are_refused() {
+    assert_eq!(
+        problems(""),
+        vec![
+            "budgets.toml:1:1: no images to check: add a table such as `[images.api]` with `ref = \"acme/api:latest\"`"
+        ]
+    );
+    assert_eq!(problems("[defaults]\nmax-growth = \"5%\"\n").len(), 1);
+    assert_eq!(
+        problems("images = 3\n"),
+        vec![
+            "budgets.toml:1:10: `images` must be a table of images: write `[images.NAME]` with a `ref`"
+        ]
+    );
+}
+
+#[test]
+fn types_are_checked() {
+    let got = problems("[images.api]\nref = 3\nmax-size = true\nplatform = \"amd64\"\n");
+    assert_eq!(
+        got,
+        vec![
+            "budgets.toml:2:7: `ref` must be a string such as \"acme/api:1.2\", found the number 3",
+            "budgets.toml:3:12: `max-size` must be a size, found `true`; write a size such as \"150MB\" (SI, 1 MB = 1,000,000 bytes), \"140MiB\" (IEC, 1 MiB = 1,048,576 bytes) or a number of bytes",
+            "budgets.toml:4:12: `amd64` is not a platform: write `os/arch` or `os/arch/variant` (\"linux/amd64\", \"linux/arm64/v8\") or \"all\"",
+        ]
+    );
+}
+
+#[test]
+fn warn_size_must_be_below_max_size() {
+    let got = problems("[images.api]\nref = \"a\"\nmax-size = \"10MB\"\nwarn-size = \"10MB\"\n");
+    assert_eq!(
+        got,
+        vec![
+            "budgets.toml:4:13: `warn-size` (10.0 MB) must be below `max-size` (10.0 MB), or the warning can never fire"
+        ]
+    );
+}
+
+#[test]
+fn later_keys_are_refused_clearly() {
+    let got = problems(
+        "[defaults]\nbaseline = \"acme/{name}:{merge-base}\"\n[images.api]\nref = \"a\"\nmax-compressed = \"60MB\"\n",
+    );
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("budgets.toml:5:1: `max-compressed` is not supported yet"));
+    assert!(got[1].starts_with("budgets.toml:2:12: `{merge-base}` needs git history"));
+}
+
+#[test]
+fn zero_growth_and_negative_sizes_are_refused() {
+    let got = problems(
+        "[images.api]\nref = \"a\"\nmax-growth = \"0%\"\nmax-size = \"-1MB\"\nwarn-growth = -4\n",
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].contains("`max-growth` must be greater than zero"));
+    assert!(got[1].contains("sizes cannot be negative"));
+    assert!(got[2].contains("`warn-growth` = -4 is not allowed"));
+}
+
+#[test]
+fn images_keep_their_order() {
+    let plan = plan("[images.zeta]\nref = \"z\"\n[images.alpha]\nref = \"a\"\n");
+    let names: Vec<_> = plan.images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["zeta", "alpha"]);
+}
+
+#[test]
+fn locations_count_characters_not_bytes() {
+    let got = problems("# café ☕\n[images.api]\nref = \"a\"\nmax-size = \"x\"\n");
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with("budgets.toml:4:12:"), "{got:?}");
+}

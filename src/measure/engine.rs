@@ -1,0 +1,136 @@
+//! The local engine over its HTTP API (bollard): docker, or podman's
+//! docker-compatible socket, found as the docker CLI finds it (`DOCKER_HOST`,
+//! then the default socket).
+
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::errors::Error as BollardError;
+
+use super::history::{Step, layers_with_history};
+use super::{Error, Measurement};
+
+/// The engine's address, as the user would name it in `DOCKER_HOST`.
+fn host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
+}
+
+/// A connection to the engine; a failed connection is kept and reported for
+/// every image, so each image's row still says why it was not measured.
+pub struct Engine {
+    docker: Result<Docker, Error>,
+}
+
+impl Engine {
+    /// Connects and negotiates the API version (engines from API 1.41, docker
+    /// 20.10, to today's).
+    pub async fn connect() -> Engine {
+        let docker = async {
+            let unreachable = |e: BollardError| Error::Unreachable {
+                host: host(),
+                reason: describe(&e),
+            };
+            let docker = Docker::connect_with_defaults()
+                .map_err(unreachable)?
+                .with_timeout(Duration::from_secs(120));
+            docker.negotiate_version().await.map_err(unreachable)
+        }
+        .await;
+        Engine { docker }
+    }
+
+    /// Measures one image in the engine.
+    pub async fn measure(&self, reference: &str) -> Result<Measurement, Error> {
+        let docker = self.docker.as_ref().map_err(Clone::clone)?;
+        let failed = |e: BollardError| classify(reference, e);
+        let inspect = docker.inspect_image(reference).await.map_err(failed)?;
+        let history = docker.image_history(reference).await.map_err(failed)?;
+
+        let id = inspect.id.clone().unwrap_or_default();
+        let digest = inspect
+            .repo_digests
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find_map(|d| d.split_once('@').map(|(_, digest)| digest.to_string()))
+            .unwrap_or(id);
+        let size = inspect.size.ok_or_else(|| Error::Engine {
+            reference: reference.to_string(),
+            message: "the engine did not report the image's size".to_string(),
+        })?;
+        let diff_ids: Vec<String> = inspect
+            .root_fs
+            .as_ref()
+            .and_then(|r| r.layers.clone())
+            .unwrap_or_default();
+        let steps: Vec<Step> = history
+            .iter()
+            .rev()
+            .map(|h| Step {
+                created_by: h.created_by.clone(),
+                size: u64::try_from(h.size).unwrap_or(0),
+            })
+            .collect();
+        let platform = inspect.os.as_ref().zip(inspect.architecture.as_ref()).map(|(os, arch)| {
+            match inspect.variant.as_deref().filter(|v| !v.is_empty()) {
+                Some(variant) => format!("{os}/{arch}/{variant}"),
+                None => format!("{os}/{arch}"),
+            }
+        });
+        Ok(Measurement {
+            reference: reference.to_string(),
+            source: "daemon",
+            digest,
+            platform,
+            size: u64::try_from(size).unwrap_or(0),
+            compressed: None,
+            layers: diff_ids.len() as u64,
+            layer_details: layers_with_history(&diff_ids, &steps),
+        })
+    }
+}
+
+fn classify(reference: &str, error: BollardError) -> Error {
+    match error {
+        BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        } => Error::NotFound {
+            reference: reference.to_string(),
+        },
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => Error::Engine {
+            reference: reference.to_string(),
+            message: format!("{} (HTTP {status_code})", message.trim()),
+        },
+        BollardError::SocketNotFoundError(_)
+        | BollardError::HyperLegacyError { .. }
+        | BollardError::IOError { .. }
+        | BollardError::RequestTimeoutError => Error::Unreachable {
+            host: host(),
+            reason: describe(&error),
+        },
+        other => Error::Engine {
+            reference: reference.to_string(),
+            message: describe(&other),
+        },
+    }
+}
+
+/// The error and its causes on one line.
+fn describe(error: &BollardError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}

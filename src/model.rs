@@ -1,0 +1,230 @@
+//! The report: what was measured, against what, and the verdict.
+//!
+//! Serialized as the JSON report (schema `image-budget/report/v1`), which is
+//! also the baseline format read back by `--baseline FILE`. Fields may be
+//! added within v1; none is renamed or removed.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::config::Budget;
+use crate::size::Growth;
+
+pub const SCHEMA: &str = "image-budget/report/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Fail,
+    /// The budget could not be checked: the metric is unknown.
+    Error,
+}
+
+/// One budget that an image did not keep (or could not be checked against).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable kebab-case code: the budget key (`max-size`, `warn-growth`...).
+    pub code: String,
+    /// The metric judged: `size`, `layers`, `compressed`, `wasted`.
+    pub metric: String,
+    /// The limit in the metric's unit (bytes, or a count). For growth
+    /// budgets, the largest growth in bytes the budget allows.
+    pub limit: u64,
+    /// The measured value (for growth: the growth in bytes); null when unknown.
+    pub actual: Option<u64>,
+    pub severity: Severity,
+    /// The same for people, in one line.
+    pub message: String,
+}
+
+/// A layer of an image, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layer {
+    /// The layer's content digest as the engine names it (the diff ID).
+    pub digest: String,
+    /// Uncompressed bytes, as `docker history` counts them; null when the
+    /// history could not be matched to the layers.
+    pub size: Option<u64>,
+    /// The build instruction that made the layer, when the history tells it.
+    pub instruction: Option<String>,
+}
+
+/// What a baseline measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// `reference` (measured in this run) or `report` (read from a saved report).
+    pub source: String,
+    #[serde(default)]
+    pub digest: Option<String>,
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub compressed: Option<u64>,
+    pub layers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_details: Vec<Layer>,
+}
+
+/// The change against the baseline; null where either side is unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub size: Option<i64>,
+    pub compressed: Option<i64>,
+    pub layers: Option<i64>,
+    /// `size` as a percentage of the baseline's size; null when that is zero.
+    #[serde(default)]
+    pub size_percent: Option<f64>,
+}
+
+/// The budgets that applied, for renderers of a saved report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_layers: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "growth_out",
+        deserialize_with = "growth_in"
+    )]
+    pub max_growth: Option<Growth>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "growth_out",
+        deserialize_with = "growth_in"
+    )]
+    pub warn_growth: Option<Growth>,
+}
+
+impl From<&Budget> for BudgetView {
+    fn from(b: &Budget) -> Self {
+        BudgetView {
+            max_size: b.max_size,
+            warn_size: b.warn_size,
+            max_layers: b.max_layers,
+            max_growth: b.max_growth,
+            warn_growth: b.warn_growth,
+        }
+    }
+}
+
+/// Growth limits in JSON: a number of bytes, or a string such as "5%".
+fn growth_out<S: Serializer>(g: &Option<Growth>, s: S) -> Result<S::Ok, S::Error> {
+    match g {
+        Some(Growth::Bytes(b)) => s.serialize_u64(*b),
+        Some(p) => s.serialize_str(&p.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+fn growth_in<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Growth>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bytes(u64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Bytes(b)) => Ok(Some(Growth::Bytes(b))),
+        Some(Raw::Text(t)) => Growth::parse(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+/// One image's row of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageResult {
+    pub name: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Where it was measured: `daemon` (the local engine).
+    pub source: Option<String>,
+    pub digest: Option<String>,
+    pub platform: Option<String>,
+    pub size: Option<u64>,
+    pub compressed: Option<u64>,
+    #[serde(default)]
+    pub compressed_estimated: bool,
+    pub layers: Option<u64>,
+    pub wasted: Option<u64>,
+    pub baseline: Option<Baseline>,
+    pub delta: Option<Delta>,
+    pub status: Status,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub budget: BudgetView,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_details: Vec<Layer>,
+    /// Things worth knowing that are not findings (a baseline not found...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl ImageResult {
+    pub fn is_new(&self) -> bool {
+        self.baseline.is_none() && self.status != Status::Error
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub passed: bool,
+    pub images: Vec<ImageResult>,
+}
+
+impl Report {
+    pub fn new(images: Vec<ImageResult>) -> Report {
+        let passed = images
+            .iter()
+            .all(|i| matches!(i.status, Status::Pass | Status::Warn));
+        Report {
+            schema: SCHEMA.to_string(),
+            passed,
+            images,
+        }
+    }
+
+    /// The worst status of any image; `Pass` for an empty report.
+    pub fn worst(&self) -> Status {
+        self.images
+            .iter()
+            .map(|i| i.status)
+            .max()
+            .unwrap_or(Status::Pass)
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        self.images.iter().filter(|i| i.status == status).count()
+    }
+}

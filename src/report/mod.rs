@@ -1,0 +1,113 @@
+//! Renderers: pure functions from a [`Report`] to text.
+
+mod markdown;
+mod table;
+
+use crate::model::{ImageResult, Report, Status};
+use crate::size;
+
+/// The report formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people (the default).
+    Table,
+    /// The JSON report, schema image-budget/report/v1 (also the baseline format).
+    Json,
+    /// A markdown table, for job summaries and comments.
+    Markdown,
+}
+
+/// Renders a report. `color` applies to the table only.
+pub fn render(report: &Report, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => table::render(report, color),
+        Format::Json => json(report),
+        Format::Markdown => markdown::render(report),
+    }
+}
+
+pub fn json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report always serializes");
+    text.push('\n');
+    text
+}
+
+/// One line with the verdict: `2 of 5 images over budget` and the like.
+pub fn verdict(report: &Report) -> String {
+    let total = report.images.len();
+    let noun = |n: usize| if n == 1 { "image" } else { "images" };
+    let failed = report.count(Status::Fail);
+    let errors = report.count(Status::Error);
+    let warned = report.count(Status::Warn);
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} of {total} {} over budget", noun(total)));
+    }
+    if errors > 0 {
+        parts.push(format!("{errors} of {total} {} could not be checked", noun(total)));
+    }
+    if parts.is_empty() {
+        let within = format!("all {total} {} within budget", noun(total));
+        if warned > 0 {
+            parts.push(format!("{within}, {warned} near the limit"));
+        } else {
+            parts.push(within);
+        }
+    } else if warned > 0 {
+        parts.push(format!("{warned} near the limit"));
+    }
+    parts.join("; ")
+}
+
+/// The size column: `47.0 MB`, or `?` when unknown.
+fn size_cell(image: &ImageResult) -> String {
+    image.size.map_or_else(|| "?".to_string(), size::human)
+}
+
+/// The change against the baseline: `+1.2 MB (+0.8%)`, `new`, or empty on error.
+fn change_cell(image: &ImageResult) -> String {
+    if image.status == Status::Error && image.size.is_none() {
+        return String::new();
+    }
+    match (&image.delta, &image.baseline) {
+        (Some(delta), Some(_)) => match delta.size {
+            Some(bytes) => {
+                let percent = delta
+                    .size_percent
+                    .map(|p| format!(" ({p:+.1}%)"))
+                    .unwrap_or_default();
+                format!("{}{percent}", size::human_delta(i128::from(bytes)))
+            }
+            None => "?".to_string(),
+        },
+        _ => "new".to_string(),
+    }
+}
+
+/// The budget column: `≤ 20.0 MB, +5%` from max-size and max-growth.
+fn budget_cell(image: &ImageResult) -> String {
+    let mut parts = Vec::new();
+    if let Some(max) = image.budget.max_size {
+        parts.push(format!("≤ {}", size::human(max)));
+    }
+    if let Some(growth) = image.budget.max_growth {
+        parts.push(format!("+{growth}"));
+    }
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The layers column: `3`, or `3 / 20` with a max-layers budget.
+fn layers_cell(image: &ImageResult) -> String {
+    match (image.layers, image.budget.max_layers) {
+        (Some(n), Some(max)) => format!("{n} / {max}"),
+        (Some(n), None) => n.to_string(),
+        (None, _) => "?".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

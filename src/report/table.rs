@@ -1,0 +1,86 @@
+//! The terminal table, with the reasons below it.
+
+use std::fmt::Write;
+
+use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+
+use super::{budget_cell, change_cell, layers_cell, size_cell, verdict};
+use crate::model::{Report, Severity, Status};
+
+fn status_text(status: Status, new: bool) -> String {
+    let word = match status {
+        Status::Pass => "pass",
+        Status::Warn => "warn",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+    };
+    if new && status != Status::Error {
+        format!("{word} (new)")
+    } else {
+        word.to_string()
+    }
+}
+
+fn color_of(status: Status) -> Color {
+    match status {
+        Status::Pass => Color::Green,
+        Status::Warn => Color::Yellow,
+        Status::Fail | Status::Error => Color::Red,
+    }
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::UTF8_FULL_CONDENSED);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    table.set_header(["Image", "Size", "vs baseline", "Budget", "Layers", "Status"]);
+    for image in &report.images {
+        let status = Cell::new(status_text(image.status, image.is_new()));
+        let status = if color {
+            status.fg(color_of(image.status))
+        } else {
+            status
+        };
+        table.add_row(vec![
+            Cell::new(&image.name),
+            Cell::new(size_cell(image)).set_alignment(CellAlignment::Right),
+            Cell::new(change_cell(image)).set_alignment(CellAlignment::Right),
+            Cell::new(budget_cell(image)),
+            Cell::new(layers_cell(image)).set_alignment(CellAlignment::Right),
+            status,
+        ]);
+    }
+    let mut out = table.to_string();
+    out.push('\n');
+    for image in &report.images {
+        for finding in &image.findings {
+            let _ = writeln!(out, "{} {}: {}", mark(finding.severity), image.name, finding.message);
+        }
+        if let Some(error) = &image.error {
+            let _ = writeln!(out, "error {}: {error}", image.name);
+        }
+        for note in &image.notes {
+            let _ = writeln!(out, "note {}: {note}", image.name);
+        }
+    }
+    let head = match report.worst() {
+        Status::Pass | Status::Warn => "PASS",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+    };
+    let _ = writeln!(out, "{head}: {}", verdict(report));
+    out
+}
+
+fn mark(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Warn => "warn",
+        Severity::Fail => "fail",
+        Severity::Error => "error",
+    }
+}
