@@ -41,9 +41,8 @@ impl BaselineReport {
             path: path.display().to_string(),
             reason,
         };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            invalid(format!("{e}"))
-        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(format!("{e}")))?;
         match value.get("schema").and_then(|s| s.as_str()) {
             Some(SCHEMA) => {}
             Some(other) => {
@@ -103,7 +102,10 @@ mod tests {
         assert_eq!(api.layers, Some(2));
         assert_eq!(api.reference, "acme/api:main");
         assert_eq!(api.source, "report");
-        assert!(report.get("broken").is_none(), "an errored image is no baseline");
+        assert!(
+            report.get("broken").is_none(),
+            "an errored image is no baseline"
+        );
         assert!(report.get("web").is_none());
     }
 

@@ -56,7 +56,11 @@ fn quote(names: &[String]) -> String {
 }
 
 /// The images to check: those named (all when none is), then this shard's slice.
-pub fn select(plan: &Plan, names: &[String], shard: Option<Shard>) -> Result<Vec<ImagePlan>, Error> {
+pub fn select(
+    plan: &Plan,
+    names: &[String],
+    shard: Option<Shard>,
+) -> Result<Vec<ImagePlan>, Error> {
     let unknown: Vec<String> = names
         .iter()
         .filter(|n| !plan.images.iter().any(|i| &i.name == *n))

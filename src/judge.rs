@@ -248,7 +248,10 @@ mod tests {
         };
         let j = judge(&budget, &metrics(1, 3), None);
         assert_eq!(codes(&j), [("max-layers", Severity::Fail)]);
-        assert_eq!(j.findings[0].message, "3 layers, over the max-layers budget of 2");
+        assert_eq!(
+            j.findings[0].message,
+            "3 layers, over the max-layers budget of 2"
+        );
     }
 
     #[test]
@@ -304,7 +307,10 @@ mod tests {
         assert_eq!(j.status, Status::Error);
         assert_eq!(
             codes(&j),
-            [("max-size", Severity::Error), ("max-growth", Severity::Error)]
+            [
+                ("max-size", Severity::Error),
+                ("max-growth", Severity::Error)
+            ]
         );
         assert_eq!(j.findings[0].actual, None);
     }

@@ -107,9 +107,7 @@ fn validate_name(name: &str) -> Result<(), String> {
 
 fn validate_domain(domain: &str) -> Result<(), String> {
     let (host, port) = match domain.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => {
-            (host, Some(port))
-        }
+        Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => (host, Some(port)),
         _ => (domain, None),
     };
     if let Some(port) = port
@@ -129,13 +127,17 @@ fn validate_domain(domain: &str) -> Result<(), String> {
     if host_ok {
         Ok(())
     } else {
-        Err(format!("the registry host `{host}` is not a valid host name"))
+        Err(format!(
+            "the registry host `{host}` is not a valid host name"
+        ))
     }
 }
 
 fn validate_component(component: &str) -> Result<(), String> {
     if component.is_empty() {
-        return Err("the repository path has an empty part (`//`, or a leading or trailing `/`)".into());
+        return Err(
+            "the repository path has an empty part (`//`, or a leading or trailing `/`)".into(),
+        );
     }
     if component.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!(

@@ -220,7 +220,7 @@ pub fn exact(bytes: u64) -> String {
     let digits = bytes.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -254,11 +254,7 @@ pub fn percent_change(base: u64, now: u64) -> Option<f64> {
 pub fn budget_with_headroom(bytes: u64, headroom_percent: u64) -> String {
     let target = u128::from(bytes) * u128::from(100 + headroom_percent);
     let target = target.div_ceil(100);
-    const STEPS: &[(&str, u128)] = &[
-        ("GB", 1_000_000_000),
-        ("MB", 1_000_000),
-        ("kB", 1_000),
-    ];
+    const STEPS: &[(&str, u128)] = &[("GB", 1_000_000_000), ("MB", 1_000_000), ("kB", 1_000)];
     for (unit, size) in STEPS {
         if target >= *size {
             let tenths = (target * 10).div_ceil(*size);
@@ -293,15 +289,27 @@ mod tests {
         assert_eq!(parse_bytes("-10MB"), Err(SizeError::Negative));
         assert!(matches!(parse_bytes("150 MBB"), Err(SizeError::UnknownUnit(u)) if u == "MBB"));
         assert!(matches!(parse_bytes("MB"), Err(SizeError::Malformed(_))));
-        assert!(matches!(parse_bytes("1,5 GB"), Err(SizeError::UnknownUnit(_))));
+        assert!(matches!(
+            parse_bytes("1,5 GB"),
+            Err(SizeError::UnknownUnit(_))
+        ));
         assert!(matches!(parse_bytes("1.5"), Err(SizeError::Fractional(_))));
-        assert!(matches!(parse_bytes("99999999TB"), Err(SizeError::TooLarge(_))));
+        assert!(matches!(
+            parse_bytes("99999999TB"),
+            Err(SizeError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn growth_is_exact() {
         let five = Growth::parse("5%").unwrap();
-        assert_eq!(five, Growth::Percent { digits: 5, scale: 0 });
+        assert_eq!(
+            five,
+            Growth::Percent {
+                digits: 5,
+                scale: 0
+            }
+        );
         // 5% of 100 is exactly 5: not exceeded at 5, exceeded at 6.
         assert!(!five.exceeded(100, 5));
         assert!(five.exceeded(100, 6));
@@ -318,7 +326,10 @@ mod tests {
         // Any growth from an empty baseline exceeds a percentage.
         assert!(five.exceeded(0, 1));
         assert!(matches!(Growth::parse("-5%"), Err(SizeError::Negative)));
-        assert!(matches!(Growth::parse("five%"), Err(SizeError::BadPercent(_))));
+        assert!(matches!(
+            Growth::parse("five%"),
+            Err(SizeError::BadPercent(_))
+        ));
     }
 
     #[test]

@@ -56,7 +56,10 @@ pub fn interpolate(
             if !valid_name(name) {
                 return Err(InterpolateError::BadName(name.to_string()));
             }
-            match (lookup(name).filter(|v| !v.is_empty() || default.is_none()), default) {
+            match (
+                lookup(name).filter(|v| !v.is_empty() || default.is_none()),
+                default,
+            ) {
                 (Some(value), _) => out.push_str(&value),
                 (None, Some(default)) => out.push_str(default),
                 (None, None) => return Err(InterpolateError::Unset(name.to_string())),

@@ -53,7 +53,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("config `{path}` is not UTF-8 text (invalid byte at offset {offset}); save it as UTF-8")]
+    #[error(
+        "config `{path}` is not UTF-8 text (invalid byte at offset {offset}); save it as UTF-8"
+    )]
     NotUtf8 { path: String, offset: usize },
     #[error("{}", render_problems(.0))]
     Invalid(Vec<Problem>),
@@ -476,7 +478,12 @@ impl Walker<'_> {
                     // A misspelt `ref` is reported once, as the typo.
                     s.ref_written |= closest(key_name, &known) == Some("ref");
                 }
-                self.unknown_key(key.span().start, key_name, &format!("in `{context}`"), &known);
+                self.unknown_key(
+                    key.span().start,
+                    key_name,
+                    &format!("in `{context}`"),
+                    &known,
+                );
             }
         }
     }
@@ -513,7 +520,10 @@ impl Walker<'_> {
                 Ok(n) if n > 0 => Some(n as u64),
                 Ok(_) => None,
                 Err(_) => {
-                    self.problem(at, format!("`{key}` = {} is out of range; {help}", i.as_str()));
+                    self.problem(
+                        at,
+                        format!("`{key}` = {} is out of range; {help}", i.as_str()),
+                    );
                     return None;
                 }
             },
@@ -529,7 +539,10 @@ impl Walker<'_> {
                 }
             }
             other => {
-                self.problem(at, format!("`{key}` must be a size, found {}; {help}", describe(other)));
+                self.problem(
+                    at,
+                    format!("`{key}` must be a size, found {}; {help}", describe(other)),
+                );
                 return None;
             }
         };
@@ -549,7 +562,10 @@ impl Walker<'_> {
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) if n >= 0 => Growth::Bytes(n as u64),
                 _ => {
-                    self.problem(at, format!("`{key}` = {} is not allowed; {help}", i.as_str()));
+                    self.problem(
+                        at,
+                        format!("`{key}` = {} is not allowed; {help}", i.as_str()),
+                    );
                     return None;
                 }
             },
@@ -564,7 +580,13 @@ impl Walker<'_> {
                 }
             }
             other => {
-                self.problem(at, format!("`{key}` must be a growth limit, found {}; {help}", describe(other)));
+                self.problem(
+                    at,
+                    format!(
+                        "`{key}` must be a growth limit, found {}; {help}",
+                        describe(other)
+                    ),
+                );
                 return None;
             }
         };
@@ -645,7 +667,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let current = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
             prev = current;
         }
     }

@@ -49,7 +49,10 @@ max-growth = "10MB"
     assert_eq!(api.reference, "ghcr.io/acme/api:abc123");
     assert_eq!(api.reference_at.to_string(), "budgets.toml:9:7");
     assert_eq!(api.baseline.as_deref(), Some("ghcr.io/acme/api:main"));
-    assert_eq!(api.platform, Some(PlatformChoice::One("linux/amd64".into())));
+    assert_eq!(
+        api.platform,
+        Some(PlatformChoice::One("linux/amd64".into()))
+    );
     assert_eq!(
         api.budget,
         Budget {

@@ -74,12 +74,16 @@ impl Engine {
                 size: u64::try_from(h.size).unwrap_or(0),
             })
             .collect();
-        let platform = inspect.os.as_ref().zip(inspect.architecture.as_ref()).map(|(os, arch)| {
-            match inspect.variant.as_deref().filter(|v| !v.is_empty()) {
-                Some(variant) => format!("{os}/{arch}/{variant}"),
-                None => format!("{os}/{arch}"),
-            }
-        });
+        let platform = inspect
+            .os
+            .as_ref()
+            .zip(inspect.architecture.as_ref())
+            .map(
+                |(os, arch)| match inspect.variant.as_deref().filter(|v| !v.is_empty()) {
+                    Some(variant) => format!("{os}/{arch}/{variant}"),
+                    None => format!("{os}/{arch}"),
+                },
+            );
         Ok(Measurement {
             reference: reference.to_string(),
             source: "daemon",

@@ -44,7 +44,10 @@ pub fn verdict(report: &Report) -> String {
         parts.push(format!("{failed} of {total} {} over budget", noun(total)));
     }
     if errors > 0 {
-        parts.push(format!("{errors} of {total} {} could not be checked", noun(total)));
+        parts.push(format!(
+            "{errors} of {total} {} could not be checked",
+            noun(total)
+        ));
     }
     if parts.is_empty() {
         let within = format!("all {total} {} within budget", noun(total));

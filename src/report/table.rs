@@ -59,7 +59,13 @@ pub fn render(report: &Report, color: bool) -> String {
     out.push('\n');
     for image in &report.images {
         for finding in &image.findings {
-            let _ = writeln!(out, "{} {}: {}", mark(finding.severity), image.name, finding.message);
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                mark(finding.severity),
+                image.name,
+                finding.message
+            );
         }
         if let Some(error) = &image.error {
             let _ = writeln!(out, "error {}: {error}", image.name);

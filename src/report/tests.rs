@@ -114,9 +114,21 @@ fn json_round_trips_with_the_documented_fields() {
     assert_eq!(value["passed"], false);
     let api = &value["images"][1];
     for field in [
-        "name", "ref", "source", "digest", "platform", "size", "compressed",
-        "compressed_estimated", "layers", "wasted", "baseline", "delta", "status",
-        "findings", "error",
+        "name",
+        "ref",
+        "source",
+        "digest",
+        "platform",
+        "size",
+        "compressed",
+        "compressed_estimated",
+        "layers",
+        "wasted",
+        "baseline",
+        "delta",
+        "status",
+        "findings",
+        "error",
     ] {
         assert!(api.get(field).is_some(), "missing {field}");
     }

@@ -1,0 +1,181 @@
+//! Helpers for tests against the real engine: images built here FROM scratch
+//! with files of exact sizes (nothing can be pulled), and the `budget` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Fails the test with a clear message when no engine answers. The test
+/// command (`scripts/test`) starts one; nothing is skipped.
+pub fn require_engine() {
+    let out = Command::new("docker")
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .output()
+        .expect("the docker CLI is needed on PATH");
+    assert!(
+        out.status.success(),
+        "no Docker engine answers ({}); run scripts/test, which starts one",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+fn docker(args: &[&str]) -> Output {
+    let out = Command::new("docker")
+        .args(args)
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Deterministic, poorly compressible bytes (so compressed sizes differ from sizes).
+fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// An image removed from the engine when dropped.
+pub struct Image {
+    pub tag: String,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["image", "rm", "-f", &self.tag])
+            .output();
+    }
+}
+
+impl Image {
+    /// `docker image inspect`'s own Size, the figure budget must report.
+    pub fn inspect_size(&self) -> u64 {
+        let out = docker(&["image", "inspect", "--format", "{{.Size}}", &self.tag]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    pub fn inspect(&self, format: &str) -> String {
+        let out = docker(&["image", "inspect", "--format", format, &self.tag]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+/// A unique tag for this test process.
+pub fn tag(name: &str) -> String {
+    format!("image-budget-test/{name}-{}:t", std::process::id())
+}
+
+/// Builds `FROM scratch` with one `COPY` layer per file (name, exact size),
+/// plus an `ENV` step that makes no layer.
+pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dockerfile = String::from("FROM scratch\n");
+    for (i, (file, len)) in files.iter().enumerate() {
+        std::fs::write(dir.path().join(file), content(*len, i as u64 + *len as u64)).unwrap();
+        dockerfile.push_str(&format!("COPY {file} /{file}\n"));
+        if i == 0 {
+            dockerfile.push_str("ENV MADE_BY=image-budget-tests\n");
+        }
+    }
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let tag = tag(name);
+    docker(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
+    Image { tag }
+}
+
+/// `docker import` of a tarball holding one file of an exact size.
+pub fn import(name: &str, len: usize) -> Image {
+    let dir = tempfile::tempdir().unwrap();
+    let tar_path = dir.path().join("rootfs.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+    let data = content(len, 7);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(len as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "payload.bin", data.as_slice())
+        .unwrap();
+    builder.finish().unwrap();
+    drop(builder);
+    let tag = tag(name);
+    docker(&["import", &tar_path.display().to_string(), &tag]);
+    Image { tag }
+}
+
+/// Runs `budget` with `args` in `dir`.
+pub fn budget(dir: &Path, args: &[&str]) -> Output {
+    budget_env(dir, args, &[])
+}
+
+pub fn budget_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_budget"));
+    cmd.current_dir(dir).args(args).env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("budget runs")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the process ended with `code` and never panicked.
+pub fn assert_exit(out: &Output, code: i32) {
+    let err = stderr(out);
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "budget panicked:\n{err}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{err}",
+        stdout(out)
+    );
+}
+
+/// A temporary directory with a budgets.toml.
+pub fn workdir(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("budgets.toml"), config).unwrap();
+    dir
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", stdout(out), stderr(out)))
+}
+
+/// The report's row for an image.
+pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name} in {report:#}"))
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
