@@ -45,7 +45,9 @@ max_layers = 3
         "{err}"
     );
     assert!(
-        err.contains("config has 3 problems; nothing was checked"),
+        err.starts_with(
+            "error: config `budgets.toml` has 3 problems; nothing was checked\n  budgets.toml:5:7: "
+        ),
         "{err}"
     );
 }
@@ -55,7 +57,7 @@ fn malformed_toml_points_at_the_line() {
     let out = check_config(b"[images.api]\nref = \"acme/api\nmax-size = 3\n");
     assert_exit(&out, 2);
     let err = stderr(&out);
-    assert!(err.contains("error: budgets.toml:2:"), "{err}");
+    assert!(err.contains("\n  budgets.toml:2:"), "{err}");
     assert!(err.contains("invalid TOML"), "{err}");
 }
 
@@ -65,7 +67,9 @@ fn a_non_utf8_config_is_refused() {
     assert_exit(&out, 2);
     let err = stderr(&out);
     assert!(
-        err.contains("is not UTF-8 text (invalid byte at offset 23); save it as UTF-8"),
+        err.contains(
+            "error: budgets.toml:2:11: the config is not UTF-8 text (byte 0xe9 cannot start a character here); save it as UTF-8"
+        ),
         "{err}"
     );
 }

@@ -54,25 +54,30 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error(
-        "config `{path}` is not UTF-8 text (invalid byte at offset {offset}); save it as UTF-8"
+        "{at}: the config is not UTF-8 text (byte 0x{byte:02x} cannot start a character here); save it as UTF-8"
     )]
-    NotUtf8 { path: String, offset: usize },
+    NotUtf8 { at: Location, byte: u8 },
     #[error("{}", render_problems(.0))]
     Invalid(Vec<Problem>),
 }
 
 fn render_problems(problems: &[Problem]) -> String {
-    let lines: Vec<String> = problems.iter().map(|p| format!("{p}")).collect();
     let noun = if problems.len() == 1 {
         "problem"
     } else {
         "problems"
     };
-    format!(
-        "{}\nconfig has {} {noun}; nothing was checked",
-        lines.join("\n"),
+    let file = problems
+        .first()
+        .map_or_else(String::new, |p| p.location.file.clone());
+    let mut text = format!(
+        "config `{file}` has {} {noun}; nothing was checked",
         problems.len()
-    )
+    );
+    for problem in problems {
+        text.push_str(&format!("\n  {problem}"));
+    }
+    text
 }
 
 /// Which manifest of a multi-platform image a budget applies to.
@@ -123,15 +128,38 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
 }
 
+/// The line and column (in characters) of a byte offset in `text`.
+fn location_in(file: &str, text: &str, offset: usize) -> Location {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    Location {
+        file: file.to_string(),
+        line,
+        column,
+    }
+}
+
 /// Reads and validates a config file, expanding variables from the process environment.
 pub fn load(path: &Path) -> Result<Plan, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.display().to_string(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-        path: path.display().to_string(),
-        offset: e.utf8_error().valid_up_to(),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // The prefix before the bad byte is valid text, so it can be counted in characters.
+        let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        Error::NotUtf8 {
+            at: location_in(&path.display().to_string(), before, valid),
+            byte: bytes[valid],
+        }
     })?;
     parse(path, &text, &|name| std::env::var(name).ok())
 }
@@ -205,16 +233,7 @@ type Entry<'a, 'i> = (&'a Spanned<Cow<'i, str>>, &'a Spanned<DeValue<'i>>);
 
 impl Walker<'_> {
     fn location(&self, offset: usize) -> Location {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
-        Location {
-            file: self.file.clone(),
-            line,
-            column,
-        }
+        location_in(&self.file, self.text, offset)
     }
 
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
