@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{budget_cell, change_cell, layers_cell, size_cell, verdict};
+use super::{
+    budget_cell, change_cell, largest_layers, layer_line, layers_cell, size_cell, verdict,
+};
 use crate::model::{Report, Severity, Status};
 
 /// Escapes text for a markdown table cell or list item.
@@ -77,6 +79,9 @@ pub fn render(report: &Report) -> String {
                 escape(&image.name),
                 escape(&finding.message)
             );
+        }
+        for layer in largest_layers(image) {
+            let _ = writeln!(reasons, "  - {}", escape(layer_line(layer).trim_start()));
         }
         if let Some(error) = &image.error {
             let _ = writeln!(

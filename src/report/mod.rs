@@ -3,7 +3,7 @@
 mod markdown;
 mod table;
 
-use crate::model::{ImageResult, Report, Status};
+use crate::model::{ImageResult, Layer, Report, Status};
 use crate::size;
 
 /// The report formats of `--format`.
@@ -60,6 +60,37 @@ pub fn verdict(report: &Report) -> String {
         parts.push(format!("{warned} near the limit"));
     }
     parts.join("; ")
+}
+
+/// How many of an over-budget image's largest layers are shown.
+const LAYERS_SHOWN: usize = 3;
+
+/// The largest layers of an image that did not keep its budget, largest
+/// first: where the bytes went.
+fn largest_layers(image: &ImageResult) -> Vec<&Layer> {
+    if !matches!(image.status, Status::Fail | Status::Warn) {
+        return Vec::new();
+    }
+    let mut layers: Vec<&Layer> = image
+        .layer_details
+        .iter()
+        .filter(|l| l.size.is_some_and(|s| s > 0))
+        .collect();
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
+    layers.truncate(LAYERS_SHOWN);
+    layers
+}
+
+/// A layer for people: `40.0 MB  COPY app /app`.
+fn layer_line(layer: &Layer) -> String {
+    format!(
+        "{:>9}  {}",
+        layer.size.map_or_else(|| "?".to_string(), size::human),
+        layer
+            .instruction
+            .as_deref()
+            .unwrap_or("(instruction unknown)")
+    )
 }
 
 /// The size column: `47.0 MB`, or `?` when unknown.

@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
-use super::{budget_cell, change_cell, layers_cell, size_cell, verdict};
+use super::{
+    budget_cell, change_cell, largest_layers, layer_line, layers_cell, size_cell, verdict,
+};
 use crate::model::{Report, Severity, Status};
 
 fn status_text(status: Status, new: bool) -> String {
@@ -66,6 +68,13 @@ pub fn render(report: &Report, color: bool) -> String {
                 image.name,
                 finding.message
             );
+        }
+        let layers = largest_layers(image);
+        if !layers.is_empty() {
+            let _ = writeln!(out, "     {}'s largest layers:", image.name);
+            for layer in layers {
+                let _ = writeln!(out, "     {}", layer_line(layer));
+            }
         }
         if let Some(error) = &image.error {
             let _ = writeln!(out, "error {}: {error}", image.name);

@@ -1,5 +1,7 @@
 use super::*;
-use crate::model::{Baseline, BudgetView, Delta, Finding, ImageResult, Report, Severity, Status};
+use crate::model::{
+    Baseline, BudgetView, Delta, Finding, ImageResult, Layer, Report, Severity, Status,
+};
 
 fn image(name: &str, size: u64, status: Status) -> ImageResult {
     ImageResult {
@@ -56,6 +58,28 @@ fn sample() -> Report {
         message: "grew by 500,000 bytes (+3.7%) against the baseline, over the warn-growth mark of 2% (at most 270,000 bytes)".into(),
     });
     let mut bloated = image("bloated|<b>`x`", 47_000_000, Status::Fail);
+    bloated.layer_details = vec![
+        Layer {
+            digest: "sha256:1".into(),
+            size: Some(2_000_000),
+            instruction: Some("COPY app /app/app".into()),
+        },
+        Layer {
+            digest: "sha256:2".into(),
+            size: Some(40_000_000),
+            instruction: Some("COPY toolchain /opt/<toolchain>".into()),
+        },
+        Layer {
+            digest: "sha256:3".into(),
+            size: Some(0),
+            instruction: None,
+        },
+        Layer {
+            digest: "sha256:4".into(),
+            size: Some(5_000_000),
+            instruction: None,
+        },
+    ];
     bloated.findings.push(Finding {
         code: "max-size".into(),
         metric: "size".into(),
