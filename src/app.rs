@@ -98,11 +98,17 @@ async fn run_init(args: InitArgs) -> Result<Exit, String> {
     let mut failures = Vec::new();
     for reference in &args.references {
         match check::measure(&engine, reference).await {
-            Ok(m) => measured.push(init::Measured {
-                reference: reference.clone(),
-                size: m.size,
-                layers: m.layers,
-            }),
+            Ok(m) => match m.size {
+                Some(size) => measured.push(init::Measured {
+                    reference: reference.clone(),
+                    size,
+                    layers: m.layers,
+                }),
+                None => failures.push(format!(
+                    "the uncompressed size of `{reference}` is unknown at its source ({}); pull it into the engine first",
+                    m.source
+                )),
+            },
             Err(e) => failures.push(e.to_string()),
         }
     }

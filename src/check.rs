@@ -8,6 +8,7 @@ use futures_util::stream;
 use crate::baseline::BaselineReport;
 use crate::config::{ImagePlan, Plan, PlatformChoice};
 use crate::judge::{self, Metrics};
+use crate::measure::platform::platform_matches;
 use crate::measure::{self, Engine, Measurement};
 use crate::model::{Baseline, BudgetView, ImageResult, Report, Status};
 use crate::reference;
@@ -106,13 +107,6 @@ pub async fn measure(engine: &Engine, reference: &str) -> Result<Measurement, me
     engine.measure(reference).await
 }
 
-fn platform_matches(wanted: &str, actual: &str) -> bool {
-    let wanted: Vec<&str> = wanted.split('/').collect();
-    let actual: Vec<&str> = actual.split('/').collect();
-    // os and architecture must agree; a variant only when both sides name one.
-    wanted.iter().zip(actual.iter()).all(|(w, a)| w == a)
-}
-
 async fn check_one(
     image: &ImagePlan,
     engine: &Engine,
@@ -154,8 +148,9 @@ async fn check_one(
     result.source = Some(measured.source.to_string());
     result.digest = Some(measured.digest.clone());
     result.platform = measured.platform.clone();
-    result.size = Some(measured.size);
+    result.size = measured.size;
     result.compressed = measured.compressed;
+    result.compressed_estimated = measured.compressed_estimated;
     result.layers = Some(measured.layers);
     result.layer_details = measured.layer_details.clone();
 
@@ -225,7 +220,7 @@ async fn find_baseline(
             reference: reference.clone(),
             source: "reference".to_string(),
             digest: Some(m.digest),
-            size: Some(m.size),
+            size: m.size,
             compressed: m.compressed,
             layers: Some(m.layers),
             layer_details: m.layer_details,
@@ -291,13 +286,5 @@ mod tests {
             err.to_string(),
             "no image named `x` in `budgets.toml`; the images are: a, b, c"
         );
-    }
-
-    #[test]
-    fn platforms_match_on_os_and_arch() {
-        assert!(platform_matches("linux/amd64", "linux/amd64"));
-        assert!(platform_matches("linux/arm64/v8", "linux/arm64"));
-        assert!(!platform_matches("linux/arm64", "linux/amd64"));
-        assert!(!platform_matches("linux/arm/v7", "linux/arm/v6"));
     }
 }

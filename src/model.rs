@@ -62,9 +62,12 @@ pub struct Finding {
 pub struct Layer {
     /// The layer's content digest as the engine names it (the diff ID).
     pub digest: String,
-    /// Uncompressed bytes, as `docker history` counts them; null when the
-    /// history could not be matched to the layers.
+    /// Uncompressed bytes, as `docker history` counts them; null when unknown
+    /// (a history that could not be matched to the layers, a registry image).
     pub size: Option<u64>,
+    /// The layer blob's size in its registry or archive, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed: Option<u64>,
     /// The build instruction that made the layer, when the history tells it.
     pub instruction: Option<String>,
 }

@@ -89,8 +89,9 @@ impl Engine {
             source: "daemon",
             digest,
             platform,
-            size: u64::try_from(size).unwrap_or(0),
+            size: Some(u64::try_from(size).unwrap_or(0)),
             compressed: None,
+            compressed_estimated: false,
             layers: diff_ids.len() as u64,
             layer_details: layers_with_history(&diff_ids, &steps),
         })

@@ -58,6 +58,7 @@ pub fn layers_with_history(digests: &[String], steps: &[Step]) -> Vec<Layer> {
             Layer {
                 digest: digest.clone(),
                 size: step.map(|s| s.size),
+                compressed: None,
                 instruction: step
                     .map(|s| instruction(&s.created_by))
                     .filter(|s| !s.is_empty()),

@@ -3,6 +3,7 @@
 
 mod engine;
 mod history;
+pub mod platform;
 
 use crate::judge::Metrics;
 use crate::model::Layer;
@@ -15,15 +16,20 @@ pub use history::layers_with_history;
 pub struct Measurement {
     /// The reference as measured.
     pub reference: String,
-    /// Where it was measured: `daemon`.
+    /// Where it was measured: `daemon`, `registry`, `docker-archive`,
+    /// `oci-archive` or `oci` (a layout directory).
     pub source: &'static str,
     /// The repo digest when the image has one, else the image ID.
     pub digest: String,
     /// `os/arch[/variant]`.
     pub platform: Option<String>,
-    /// Uncompressed bytes of all layers, as `docker image inspect` reports `Size`.
-    pub size: u64,
+    /// Uncompressed bytes of all layers, as `docker image inspect` reports
+    /// `Size`; `None` where the source cannot tell without reading layer blobs.
+    pub size: Option<u64>,
+    /// Bytes a pull transfers: the sum of the layer blob sizes.
     pub compressed: Option<u64>,
+    /// `compressed` was estimated by compressing the layers, not read from a manifest.
+    pub compressed_estimated: bool,
     pub layers: u64,
     pub layer_details: Vec<Layer>,
 }
@@ -31,7 +37,7 @@ pub struct Measurement {
 impl Measurement {
     pub fn metrics(&self) -> Metrics {
         Metrics {
-            size: Some(self.size),
+            size: self.size,
             compressed: self.compressed,
             layers: Some(self.layers),
             wasted: None,

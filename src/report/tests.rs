@@ -62,21 +62,25 @@ fn sample() -> Report {
         Layer {
             digest: "sha256:1".into(),
             size: Some(2_000_000),
+            compressed: None,
             instruction: Some("COPY app /app/app".into()),
         },
         Layer {
             digest: "sha256:2".into(),
             size: Some(40_000_000),
+            compressed: None,
             instruction: Some("COPY toolchain /opt/<toolchain>".into()),
         },
         Layer {
             digest: "sha256:3".into(),
             size: Some(0),
+            compressed: None,
             instruction: None,
         },
         Layer {
             digest: "sha256:4".into(),
             size: Some(5_000_000),
+            compressed: None,
             instruction: None,
         },
     ];
