@@ -4,12 +4,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::baseline::BaselineReport;
+use crate::baseline::{self, BaselineReport, Finder};
 use crate::check;
 use crate::cli::{CheckArgs, Cli, Command, InitArgs};
 use crate::config;
 use crate::init;
-use crate::measure::Engine;
+use crate::measure::{Measurement, Sources};
 use crate::model::Status;
 use crate::report::{self, Format};
 
@@ -47,8 +47,11 @@ fn use_color(format: Format, to_file: bool) -> bool {
 async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     let plan = config::load(&args.config).map_err(|e| e.to_string())?;
     let images = check::select(&plan, &args.names, args.shard).map_err(|e| e.to_string())?;
-    let baselines = match &args.baseline {
-        Some(path) => Some(BaselineReport::load(path).map_err(|e| e.to_string())?),
+    let env = |name: &str| std::env::var(name).ok();
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let saved = match &args.baseline {
+        Some(template) => load_baseline_report(&template.to_string_lossy(), &cwd, &env)?,
         None => None,
     };
     eprintln!(
@@ -57,8 +60,9 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         if images.len() == 1 { "" } else { "s" },
         args.config.display()
     );
-    let engine = Engine::connect().await;
-    let report = check::check(&images, &engine, baselines.as_ref()).await;
+    let sources = Sources::new();
+    let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
+    let report = check::check(&images, &sources, &finder).await;
     let text = report::render(
         &report,
         args.format,
@@ -70,6 +74,34 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         Status::Fail if !args.no_fail => Exit::Fail,
         _ => Exit::Pass,
     })
+}
+
+/// `--baseline FILE`, where FILE may name `{merge-base}`: the report of the
+/// nearest commit of main that has one. None found: every image is new.
+fn load_baseline_report(
+    template: &str,
+    cwd: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<BaselineReport>, String> {
+    match baseline::report_path(template, cwd, env)? {
+        Some((path, commit)) => {
+            let mut report = BaselineReport::load(&path).map_err(|e| e.to_string())?;
+            if let Some(commit) = &commit {
+                eprintln!(
+                    "budget: baseline report {} (commit {commit})",
+                    path.display()
+                );
+            }
+            report.commit = commit;
+            Ok(Some(report))
+        }
+        None => {
+            eprintln!(
+                "budget: no baseline report `{template}` for the merge base or its ancestors: every image is judged as new"
+            );
+            Ok(Some(BaselineReport::default()))
+        }
+    }
 }
 
 fn write_report(text: &str, output: Option<&Path>) -> Result<(), String> {
@@ -93,18 +125,18 @@ async fn run_init(args: InitArgs) -> Result<Exit, String> {
             args.config.display()
         ));
     }
-    let engine = Engine::connect().await;
+    let sources = Sources::new();
     let mut measured = Vec::new();
     let mut failures = Vec::new();
     for reference in &args.references {
-        match check::measure(&engine, reference).await {
-            Ok(m) => match m.size {
-                Some(size) => measured.push(init::Measured {
+        match sources.measure(reference, None).await {
+            Ok(mut all) => match all.swap_remove(0) {
+                m @ Measurement { size: Some(size), .. } => measured.push(init::Measured {
                     reference: reference.clone(),
                     size,
                     layers: m.layers,
                 }),
-                None => failures.push(format!(
+                m => failures.push(format!(
                     "the uncompressed size of `{reference}` is unknown at its source ({}); pull it into the engine first",
                     m.source
                 )),

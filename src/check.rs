@@ -5,13 +5,11 @@
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use crate::baseline::BaselineReport;
-use crate::config::{ImagePlan, Plan, PlatformChoice};
+use crate::baseline::{Finder, Found};
+use crate::config::{ImagePlan, Plan};
 use crate::judge::{self, Metrics};
-use crate::measure::platform::platform_matches;
-use crate::measure::{self, Engine, Measurement};
-use crate::model::{Baseline, BudgetView, ImageResult, Report, Status};
-use crate::reference;
+use crate::measure::{self, Measurement, Sources};
+use crate::model::{BudgetView, ImageResult, Report, Status};
 
 /// How many images are measured at once.
 const CONCURRENCY: usize = 8;
@@ -84,35 +82,19 @@ pub fn select(
         .collect())
 }
 
-/// Measures and judges the images, in their config order.
-pub async fn check(
-    images: &[ImagePlan],
-    engine: &Engine,
-    baselines: Option<&BaselineReport>,
-) -> Report {
+/// Measures and judges the images, in their config order (an image checked
+/// on every platform gives a row per platform).
+pub async fn check(images: &[ImagePlan], sources: &Sources, baselines: &Finder<'_>) -> Report {
     let results = stream::iter(images)
-        .map(|image| check_one(image, engine, baselines))
+        .map(|image| check_one(image, sources, baselines))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
-    Report::new(results)
+    Report::new(results.into_iter().flatten().collect())
 }
 
-/// Measures a reference after checking its syntax.
-pub async fn measure(engine: &Engine, reference: &str) -> Result<Measurement, measure::Error> {
-    reference::validate(reference).map_err(|reason| measure::Error::InvalidReference {
-        reference: reference.to_string(),
-        reason,
-    })?;
-    engine.measure(reference).await
-}
-
-async fn check_one(
-    image: &ImagePlan,
-    engine: &Engine,
-    baselines: Option<&BaselineReport>,
-) -> ImageResult {
-    let mut result = ImageResult {
+fn empty_row(image: &ImagePlan) -> ImageResult {
+    ImageResult {
         name: image.name.clone(),
         reference: image.reference.clone(),
         source: None,
@@ -131,8 +113,18 @@ async fn check_one(
         budget: BudgetView::from(&image.budget),
         layer_details: Vec::new(),
         notes: Vec::new(),
-    };
-    let measured = match measure(engine, &image.reference).await {
+    }
+}
+
+async fn check_one(
+    image: &ImagePlan,
+    sources: &Sources,
+    baselines: &Finder<'_>,
+) -> Vec<ImageResult> {
+    let measured = match sources
+        .measure(&image.reference, image.platform.as_ref())
+        .await
+    {
         Ok(m) => m,
         Err(e) => {
             let at = match e {
@@ -141,10 +133,24 @@ async fn check_one(
                 }
                 _ => String::new(),
             };
-            result.error = Some(format!("{e}{at}"));
-            return result;
+            let mut row = empty_row(image);
+            row.error = Some(format!("{e}{at}"));
+            return vec![row];
         }
     };
+    let mut rows = Vec::with_capacity(measured.len());
+    for m in measured {
+        rows.push(judge_one(image, m, baselines).await);
+    }
+    rows
+}
+
+async fn judge_one(
+    image: &ImagePlan,
+    measured: Measurement,
+    baselines: &Finder<'_>,
+) -> ImageResult {
+    let mut result = empty_row(image);
     result.source = Some(measured.source.to_string());
     result.digest = Some(measured.digest.clone());
     result.platform = measured.platform.clone();
@@ -152,30 +158,18 @@ async fn check_one(
     result.compressed = measured.compressed;
     result.compressed_estimated = measured.compressed_estimated;
     result.layers = Some(measured.layers);
-    result.layer_details = measured.layer_details.clone();
+    let metrics = measured.metrics();
+    result.layer_details = measured.layer_details;
 
-    if let (Some(PlatformChoice::One(wanted)), Some(actual)) = (&image.platform, &measured.platform)
-        && !platform_matches(wanted, actual)
-    {
-        result.error = Some(format!(
-            "`{}` in the local engine is {actual}, but the budget is for {wanted}\n  hint: build it for {wanted} (`docker build --platform {wanted}`), or change `platform`",
-            image.reference
-        ));
-        return result;
-    }
-
-    let baseline = match find_baseline(image, engine, baselines).await {
-        Ok(found) => found,
+    let baseline = match baselines.find(image, result.platform.as_deref()).await {
+        Ok(Found::Yes(b)) => Some(b),
+        Ok(Found::No(note)) => {
+            result.notes.extend(note);
+            None
+        }
         Err(message) => {
             result.error = Some(message);
             return result;
-        }
-    };
-    let baseline = match baseline {
-        Found::Yes(b) => Some(b),
-        Found::No(note) => {
-            result.notes.extend(note);
-            None
         }
     };
     let base_metrics = baseline.as_ref().map(|b| Metrics {
@@ -184,52 +178,12 @@ async fn check_one(
         layers: b.layers,
         wasted: None,
     });
-    let verdict = judge::judge(&image.budget, &measured.metrics(), base_metrics.as_ref());
+    let verdict = judge::judge(&image.budget, &metrics, base_metrics.as_ref());
     result.baseline = baseline;
     result.delta = verdict.delta;
     result.status = verdict.status;
     result.findings = verdict.findings;
     result
-}
-
-enum Found {
-    Yes(Baseline),
-    /// No baseline: a new image. The note says why, when there is more to say.
-    No(Option<String>),
-}
-
-async fn find_baseline(
-    image: &ImagePlan,
-    engine: &Engine,
-    baselines: Option<&BaselineReport>,
-) -> Result<Found, String> {
-    if let Some(report) = baselines {
-        return Ok(match report.get(&image.name) {
-            Some(b) => Found::Yes(b),
-            None => Found::No(Some(format!(
-                "no measured image `{}` in the baseline report: judged as new",
-                image.name
-            ))),
-        });
-    }
-    let Some(reference) = &image.baseline else {
-        return Ok(Found::No(None));
-    };
-    match measure(engine, reference).await {
-        Ok(m) => Ok(Found::Yes(Baseline {
-            reference: reference.clone(),
-            source: "reference".to_string(),
-            digest: Some(m.digest),
-            size: m.size,
-            compressed: m.compressed,
-            layers: Some(m.layers),
-            layer_details: m.layer_details,
-        })),
-        Err(e) if e.is_not_found() => Ok(Found::No(Some(format!(
-            "baseline `{reference}` is not in the local engine: judged as new, by absolute budgets only"
-        )))),
-        Err(e) => Err(format!("baseline: {e}")),
-    }
 }
 
 #[cfg(test)]
@@ -257,6 +211,7 @@ mod tests {
                     budget: Budget::default(),
                 })
                 .collect(),
+            insecure_registries: Vec::new(),
         }
     }
 

@@ -83,6 +83,28 @@ pub fn judge(budget: &Budget, now: &Metrics, baseline: Option<&Metrics>) -> Judg
             _ => {}
         }
     }
+    if let Some(limit) = budget.max_compressed {
+        match now.compressed {
+            None => findings.push(Finding {
+                message: "the compressed size is unknown (the image is in no registry and could not be estimated), so the max-compressed budget could not be checked".into(),
+                ..unknown("max-compressed", "compressed", limit)
+            }),
+            Some(actual) if actual > limit => findings.push(Finding {
+                code: "max-compressed".into(),
+                metric: "compressed".into(),
+                limit,
+                actual: Some(actual),
+                severity: Severity::Fail,
+                message: format!(
+                    "compressed size {} is over the max-compressed budget of {} by {}",
+                    size::human(actual),
+                    size::human(limit),
+                    size::exact(actual - limit)
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
     if let Some(limit) = budget.max_layers {
         match now.layers {
             None => findings.push(unknown("max-layers", "layers", limit)),
@@ -238,6 +260,25 @@ mod tests {
         assert_eq!(j.status, Status::Warn);
         assert_eq!(codes(&j), [("warn-size", Severity::Warn)]);
         assert_eq!(judge(&budget, &metrics(90, 1), None).status, Status::Pass);
+    }
+
+    #[test]
+    fn compressed_is_judged_on_its_own_metric() {
+        let budget = Budget {
+            max_compressed: Some(60),
+            ..Budget::default()
+        };
+        let mut now = metrics(1_000, 1);
+        now.compressed = Some(61);
+        let j = judge(&budget, &now, None);
+        assert_eq!(codes(&j), [("max-compressed", Severity::Fail)]);
+        assert_eq!(j.findings[0].metric, "compressed");
+        now.compressed = Some(60);
+        assert_eq!(judge(&budget, &now, None).status, Status::Pass);
+        now.compressed = None;
+        let unknown = judge(&budget, &now, None);
+        assert_eq!(codes(&unknown), [("max-compressed", Severity::Error)]);
+        assert_eq!(unknown.findings[0].actual, None);
     }
 
     #[test]

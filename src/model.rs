@@ -79,6 +79,9 @@ pub struct Baseline {
     pub reference: String,
     /// `reference` (measured in this run) or `report` (read from a saved report).
     pub source: String,
+    /// The commit of main compared with, when `{merge-base}` found it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     #[serde(default)]
     pub digest: Option<String>,
     pub size: Option<u64>,
@@ -108,6 +111,8 @@ pub struct BudgetView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warn_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_compressed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_layers: Option<u64>,
     #[serde(
         default,
@@ -130,6 +135,7 @@ impl From<&Budget> for BudgetView {
         BudgetView {
             max_size: b.max_size,
             warn_size: b.warn_size,
+            max_compressed: b.max_compressed,
             max_layers: b.max_layers,
             max_growth: b.max_growth,
             warn_growth: b.warn_growth,

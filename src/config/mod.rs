@@ -103,6 +103,8 @@ impl fmt::Display for PlatformChoice {
 pub struct Budget {
     pub max_size: Option<u64>,
     pub warn_size: Option<u64>,
+    /// Bytes a pull transfers (the registry's compressed layer blobs).
+    pub max_compressed: Option<u64>,
     pub max_layers: Option<u64>,
     pub max_growth: Option<Growth>,
     pub warn_growth: Option<Growth>,
@@ -126,6 +128,8 @@ pub struct ImagePlan {
 pub struct Plan {
     pub path: PathBuf,
     pub images: Vec<ImagePlan>,
+    /// Registries (`host[:port]`) reached over plain HTTP; loopback always is.
+    pub insecure_registries: Vec<String>,
 }
 
 /// The line and column (in characters) of a byte offset in `text`.
@@ -164,29 +168,23 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
     parse(path, &text, &|name| std::env::var(name).ok())
 }
 
-const TOP_KEYS: &[&str] = &["defaults", "images"];
+const TOP_KEYS: &[&str] = &["defaults", "images", "registries"];
 const BUDGET_KEYS: &[&str] = &[
     "baseline",
     "max-growth",
     "warn-growth",
     "max-size",
     "warn-size",
+    "max-compressed",
     "max-layers",
     "platform",
-    "max-compressed",
     "max-wasted",
 ];
 /// Keys that belong to later versions of image-budget: known, but refused.
-const NOT_YET: &[(&str, &str)] = &[
-    (
-        "max-compressed",
-        "needs the compressed size from a registry, which this version does not measure yet",
-    ),
-    (
-        "max-wasted",
-        "needs layer-content analysis, which this version does not do yet",
-    ),
-];
+const NOT_YET: &[(&str, &str)] = &[(
+    "max-wasted",
+    "needs layer-content analysis, which this version does not do yet",
+)];
 
 /// Validates config text. `lookup` reads environment variables.
 pub fn parse(
@@ -248,6 +246,7 @@ impl Walker<'_> {
         let empty = Plan {
             path: path.to_path_buf(),
             images: Vec::new(),
+            insecure_registries: Vec::new(),
         };
         let (document, errors) = DeTable::parse_recoverable(self.text);
         if !errors.is_empty() {
@@ -261,8 +260,10 @@ impl Walker<'_> {
         let document = document.into_inner();
         let mut defaults = Settings::default();
         let mut images_table = None;
+        let mut insecure = Vec::new();
         for (key, value) in document.iter() {
             match key.get_ref().as_ref() {
+                "registries" => insecure = self.registries(value),
                 "defaults" => match value.get_ref() {
                     DeValue::Table(table) => defaults = self.settings(table, "[defaults]", false),
                     _ => self.problem(
@@ -341,7 +342,49 @@ impl Walker<'_> {
         Plan {
             path: path.to_path_buf(),
             images: plans,
+            insecure_registries: insecure,
         }
+    }
+
+    /// `[registries]`: `insecure = ["host:port", ...]`.
+    fn registries(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<String> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.problem(
+                value.span().start,
+                "`registries` must be a table: write `[registries]` on its own line",
+            );
+            return Vec::new();
+        };
+        let mut insecure = Vec::new();
+        for (key, value) in table.iter() {
+            if key.get_ref() != "insecure" {
+                self.unknown_key(
+                    key.span().start,
+                    key.get_ref(),
+                    "in `[registries]`",
+                    &["insecure"],
+                );
+                continue;
+            }
+            let DeValue::Array(items) = value.get_ref() else {
+                self.problem(
+                    value.span().start,
+                    "`insecure` must be a list of registries, such as [\"registry.internal:5000\"]",
+                );
+                continue;
+            };
+            for item in items.iter() {
+                let at = item.span().start;
+                match item.get_ref() {
+                    DeValue::String(host) if valid_host(host) => insecure.push(host.to_string()),
+                    _ => self.problem(
+                        at,
+                        "an insecure registry is written `host` or `host:port`, such as \"registry.internal:5000\" (no scheme, no path)",
+                    ),
+                }
+            }
+        }
+        insecure
     }
 
     fn check_pair(&mut self, merged: &Settings) {
@@ -360,6 +403,8 @@ impl Walker<'_> {
         }
     }
 
+    /// Fills `{name}` in a baseline template and checks the other placeholders,
+    /// which stay for the baseline search to fill.
     fn baseline_for(&mut self, template: &str, offset: usize, name: &str) -> Option<String> {
         let mut out = String::new();
         let mut rest = template;
@@ -368,26 +413,18 @@ impl Walker<'_> {
             let Some(close) = rest[open..].find('}') else {
                 self.problem(
                     offset,
-                    "`{` in `baseline` is not closed; the placeholder is `{name}`",
+                    "`{` in `baseline` is not closed; the placeholders are `{name}` and `{merge-base}`",
                 );
                 return None;
             };
-            match &rest[open + 1..open + close] {
-                "name" => out.push_str(name),
-                "merge-base" => {
-                    self.problem(
-                        offset,
-                        "`{merge-base}` needs git history lookups, which this version does not do yet; name the baseline tag (such as `:main`) or pass `--baseline main.json`",
-                    );
-                    return None;
-                }
-                other => {
-                    self.problem(
-                        offset,
-                        format!("unknown placeholder `{{{other}}}` in `baseline`; the placeholder is `{{name}}`"),
-                    );
-                    return None;
-                }
+            let inner = &rest[open + 1..open + close];
+            if inner == "name" {
+                out.push_str(name);
+            } else if let Err(message) = crate::baseline::check_placeholder(inner) {
+                self.problem(offset, format!("in `baseline`: {message}"));
+                return None;
+            } else {
+                out.push_str(&rest[open..=open + close]);
             }
             rest = &rest[open + close + 1..];
         }
@@ -451,14 +488,18 @@ impl Walker<'_> {
                     }
                 }
             }
-            "max-size" | "warn-size" => {
+            "max-size" | "warn-size" | "max-compressed" => {
                 if let Some(bytes) = self.size(value, key_name) {
-                    if key_name == "max-size" {
-                        s.budget.max_size = Some(bytes);
-                        s.max_size_at = Some(at);
-                    } else {
-                        s.budget.warn_size = Some(bytes);
-                        s.warn_size_at = Some(at);
+                    match key_name {
+                        "max-size" => {
+                            s.budget.max_size = Some(bytes);
+                            s.max_size_at = Some(at);
+                        }
+                        "warn-size" => {
+                            s.budget.warn_size = Some(bytes);
+                            s.warn_size_at = Some(at);
+                        }
+                        _ => s.budget.max_compressed = Some(bytes),
                     }
                 }
             }
@@ -631,6 +672,7 @@ fn merge(defaults: &Settings, own: &Settings) -> Settings {
         budget: Budget {
             max_size: b.max_size.or(d.max_size),
             warn_size: b.warn_size.or(d.warn_size),
+            max_compressed: b.max_compressed.or(d.max_compressed),
             max_layers: b.max_layers.or(d.max_layers),
             max_growth: b.max_growth.or(d.max_growth),
             warn_growth: b.warn_growth.or(d.warn_growth),
@@ -650,6 +692,19 @@ fn describe(value: &DeValue<'_>) -> String {
         DeValue::Array(_) => "an array".to_string(),
         DeValue::Table(_) => "a table".to_string(),
     }
+}
+
+/// `host` or `host:port`.
+fn valid_host(text: &str) -> bool {
+    let (host, port) = match text.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (text, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        && port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// `linux/amd64`, `linux/arm64/v8` or `all`.

@@ -59,6 +59,7 @@ max-growth = "10MB"
             max_size: Some(150_000_000),
             warn_size: Some(140 * 1_048_576),
             max_layers: Some(20),
+            max_compressed: None,
             max_growth: Some(Growth::Percent {
                 digits: 5,
                 scale: 0
@@ -110,7 +111,7 @@ max-size = "1GB"
             "budgets.toml:6:12: `max-size` = \"150 MBB\": unknown unit `MBB`; write a size such as \"150MB\" (SI, 1 MB = 1,000,000 bytes), \"140MiB\" (IEC, 1 MiB = 1,048,576 bytes) or a number of bytes",
             "budgets.toml:7:13: `warn-size` must be greater than zero; remove the key for no limit",
             "budgets.toml:8:14: `max-layers` must be a whole number above zero, found -3",
-            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, max-growth, warn-growth, max-size, warn-size, max-layers, platform, max-compressed, max-wasted",
+            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, max-growth, warn-growth, max-size, warn-size, max-compressed, max-layers, platform, max-wasted",
             "budgets.toml:11:9: image `web` has no `ref`: add `ref = \"REPOSITORY:TAG\"` to `[images.web]`",
         ]
     );
@@ -177,11 +178,11 @@ fn warn_size_must_be_below_max_size() {
 #[test]
 fn later_keys_are_refused_clearly() {
     let got = problems(
-        "[defaults]\nbaseline = \"acme/{name}:{merge-base}\"\n[images.api]\nref = \"a\"\nmax-compressed = \"60MB\"\n",
+        "[defaults]\nbaseline = \"acme/{name}:{sha}\"\n[images.api]\nref = \"a\"\nmax-wasted = \"6MB\"\n",
     );
     assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0].starts_with("budgets.toml:5:1: `max-compressed` is not supported yet"));
-    assert!(got[1].starts_with("budgets.toml:2:12: `{merge-base}` needs git history"));
+    assert!(got[0].starts_with("budgets.toml:5:1: `max-wasted` is not supported yet"));
+    assert!(got[1].starts_with("budgets.toml:2:12: in `baseline`: unknown placeholder `{sha}`"));
 }
 
 #[test]
@@ -207,4 +208,36 @@ fn locations_count_characters_not_bytes() {
     let got = problems("# café ☕\n[images.api]\nref = \"a\"\nmax-size = \"x\"\n");
     assert_eq!(got.len(), 1);
     assert!(got[0].starts_with("budgets.toml:4:12:"), "{got:?}");
+}
+
+#[test]
+fn merge_base_and_registries_are_read() {
+    let plan = plan(
+        r#"
+[registries]
+insecure = ["registry.internal:5000", "10.0.0.7"]
+
+[images.api]
+ref = "registry.internal:5000/api:${GITHUB_SHA:-dev}"
+baseline = "registry.internal:5000/{name}:{merge-base:8}"
+max-compressed = "60MB"
+platform = "all"
+"#,
+    );
+    assert_eq!(
+        plan.insecure_registries,
+        ["registry.internal:5000", "10.0.0.7"]
+    );
+    let api = &plan.images[0];
+    assert_eq!(
+        api.baseline.as_deref(),
+        Some("registry.internal:5000/api:{merge-base:8}")
+    );
+    assert_eq!(api.budget.max_compressed, Some(60_000_000));
+    assert_eq!(api.platform, Some(PlatformChoice::All));
+    let got =
+        problems("[registries]\ninsecure = [\"http://x\"]\nsecure = []\n[images.a]\nref = \"a\"\n");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("budgets.toml:2:13: an insecure registry is written"));
+    assert!(got[1].starts_with("budgets.toml:3:1: unknown key `secure` in `[registries]`"));
 }

@@ -4,12 +4,70 @@
 mod engine;
 mod history;
 pub mod platform;
+pub mod source;
 
+use tokio::sync::OnceCell;
+
+use crate::config::PlatformChoice;
 use crate::judge::Metrics;
 use crate::model::Layer;
 
 pub use engine::Engine;
 pub use history::layers_with_history;
+use source::Source;
+
+/// Every place an image can be measured, each connected on first use.
+#[derive(Default)]
+pub struct Sources {
+    engine: OnceCell<Engine>,
+}
+
+impl Sources {
+    pub fn new() -> Sources {
+        Sources::default()
+    }
+
+    async fn engine(&self) -> &Engine {
+        self.engine.get_or_init(Engine::connect).await
+    }
+
+    /// Measures a reference where it points: one measurement, or one per
+    /// platform for `platform = "all"`.
+    pub async fn measure(
+        &self,
+        reference: &str,
+        platform: Option<&PlatformChoice>,
+    ) -> Result<Vec<Measurement>, Error> {
+        let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
+            reference: reference.to_string(),
+            reason,
+        })?;
+        match source {
+            Source::Auto(name) | Source::Daemon(name) => {
+                let measured = self.engine().await.measure(&name).await?;
+                check_platform(&measured, platform)?;
+                Ok(vec![measured])
+            }
+            _ => Err(Error::Unsupported {
+                reference: reference.to_string(),
+            }),
+        }
+    }
+}
+
+/// An engine holds one platform of an image: it must be the one asked for.
+fn check_platform(measured: &Measurement, wanted: Option<&PlatformChoice>) -> Result<(), Error> {
+    if let (Some(PlatformChoice::One(wanted)), Some(actual)) = (wanted, &measured.platform)
+        && !platform::platform_matches(wanted, actual)
+    {
+        return Err(Error::PlatformMismatch {
+            reference: measured.reference.clone(),
+            actual: actual.clone(),
+            wanted: wanted.clone(),
+        });
+    }
+    Ok(())
+}
 
 /// What one image measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +118,16 @@ pub enum Error {
     InvalidReference { reference: String, reason: String },
     #[error("the engine could not inspect `{reference}`: {message}")]
     Engine { reference: String, message: String },
+    #[error(
+        "`{reference}` in the local engine is {actual}, but the budget is for {wanted}\n  hint: build it for {wanted} (`docker build --platform {wanted}`), or change `platform`"
+    )]
+    PlatformMismatch {
+        reference: String,
+        actual: String,
+        wanted: String,
+    },
+    #[error("`{reference}`: this source is not supported yet; use an image in the local engine")]
+    Unsupported { reference: String },
 }
 
 impl Error {

@@ -36,6 +36,7 @@ fn sample() -> Report {
     api.baseline = Some(Baseline {
         reference: "acme/api:main".into(),
         source: "reference".into(),
+        commit: None,
         digest: None,
         size: Some(13_500_000),
         compressed: None,

@@ -21,10 +21,13 @@ pub enum Error {
     Invalid { path: String, reason: String },
 }
 
-/// The images of a saved report, by name.
+/// The images of a saved report, by name (several rows for a name checked
+/// on every platform).
 #[derive(Debug, Clone, Default)]
 pub struct BaselineReport {
-    images: HashMap<String, ImageResult>,
+    images: HashMap<String, Vec<ImageResult>>,
+    /// The commit the report was made at, when it was found by `{merge-base}`.
+    pub commit: Option<String>,
 }
 
 impl BaselineReport {
@@ -53,23 +56,31 @@ impl BaselineReport {
             None => return Err(invalid(format!("it has no `schema` field (`{SCHEMA}`)"))),
         }
         let report: Report = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
-        let images = report
-            .images
-            .into_iter()
-            .map(|image| (image.name.clone(), image))
-            .collect();
-        Ok(BaselineReport { images })
+        let mut images: HashMap<String, Vec<ImageResult>> = HashMap::new();
+        for image in report.images {
+            images.entry(image.name.clone()).or_default().push(image);
+        }
+        Ok(BaselineReport {
+            images,
+            commit: None,
+        })
     }
 
-    /// The baseline for an image, when the report measured it.
-    pub fn get(&self, name: &str) -> Option<Baseline> {
-        let image = self.images.get(name)?;
-        if image.status == Status::Error || image.size.is_none() {
+    /// The baseline for an image (on a platform, for a row of
+    /// `platform = "all"`), when the report measured it.
+    pub fn get(&self, name: &str, platform: Option<&str>) -> Option<Baseline> {
+        let rows = self.images.get(name)?;
+        let image = match platform {
+            Some(p) if rows.len() > 1 => rows.iter().find(|r| r.platform.as_deref() == Some(p))?,
+            _ => rows.first()?,
+        };
+        if image.status == Status::Error || (image.size.is_none() && image.compressed.is_none()) {
             return None;
         }
         Some(Baseline {
             reference: image.reference.clone(),
             source: "report".to_string(),
+            commit: self.commit.clone(),
             digest: image.digest.clone(),
             size: image.size,
             compressed: image.compressed,
@@ -97,16 +108,16 @@ mod tests {
     #[test]
     fn reads_images_by_name() {
         let report = BaselineReport::parse(Path::new("main.json"), REPORT).unwrap();
-        let api = report.get("api").unwrap();
+        let api = report.get("api", None).unwrap();
         assert_eq!(api.size, Some(123));
         assert_eq!(api.layers, Some(2));
         assert_eq!(api.reference, "acme/api:main");
         assert_eq!(api.source, "report");
         assert!(
-            report.get("broken").is_none(),
+            report.get("broken", None).is_none(),
             "an errored image is no baseline"
         );
-        assert!(report.get("web").is_none());
+        assert!(report.get("web", None).is_none());
     }
 
     #[test]

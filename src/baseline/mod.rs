@@ -1,0 +1,236 @@
+//! Baselines: what each image is compared with. A reference measured like
+//! any image, or a saved report from main; either may name `{merge-base}`,
+//! the commit the branch left main at, falling back to its nearest ancestor
+//! on main that has an image or report.
+
+mod git;
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use tokio::sync::OnceCell;
+
+use crate::config::{ImagePlan, PlatformChoice};
+use crate::measure::Sources;
+use crate::model::Baseline;
+
+pub use git::{Ancestry, Error as GitError, ancestry};
+pub use report::{BaselineReport, Error as ReportError};
+
+/// The spelling of the placeholder, with an optional length: `{merge-base:8}`.
+const MERGE_BASE: &str = "merge-base";
+
+/// True when a template names the merge base.
+pub fn uses_merge_base(template: &str) -> bool {
+    template.contains("{merge-base}") || template.contains("{merge-base:")
+}
+
+/// Checks a `{...}` placeholder of a baseline template; `name` is handled by
+/// the config. The error says what to write.
+pub fn check_placeholder(inner: &str) -> Result<(), String> {
+    if inner == MERGE_BASE {
+        return Ok(());
+    }
+    if let Some(len) = inner.strip_prefix("merge-base:") {
+        return match len.parse::<usize>() {
+            Ok(n) if (4..=40).contains(&n) => Ok(()),
+            _ => Err(format!(
+                "`{{{inner}}}`: the length of a short commit is a number from 4 to 40, such as `{{merge-base:8}}`"
+            )),
+        };
+    }
+    Err(format!(
+        "unknown placeholder `{{{inner}}}`; the placeholders are `{{name}}`, `{{merge-base}}` and `{{merge-base:N}}`"
+    ))
+}
+
+/// The template with the merge-base placeholders replaced by `commit`.
+pub fn fill(template: &str, commit: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{merge-base") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else {
+            break;
+        };
+        let inner = &after[1..close];
+        let len = inner
+            .strip_prefix("merge-base:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(commit.len());
+        out.push_str(&commit[..len.min(commit.len())]);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a search for a baseline found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Yes(Baseline),
+    /// No baseline: a new image. The note says why, when there is more to say.
+    No(Option<String>),
+}
+
+/// Finds baselines for the images of one run, asking git at most once.
+pub struct Finder<'a> {
+    sources: &'a Sources,
+    report: Option<&'a BaselineReport>,
+    dir: PathBuf,
+    env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    ancestry: OnceCell<Result<Ancestry, GitError>>,
+}
+
+impl<'a> Finder<'a> {
+    pub fn new(
+        sources: &'a Sources,
+        report: Option<&'a BaselineReport>,
+        dir: &Path,
+        env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Finder<'a> {
+        Finder {
+            sources,
+            report,
+            dir: dir.to_path_buf(),
+            env,
+            ancestry: OnceCell::new(),
+        }
+    }
+
+    async fn ancestry(&self) -> &Result<Ancestry, GitError> {
+        self.ancestry
+            .get_or_init(|| async { ancestry(&self.dir, self.env) })
+            .await
+    }
+
+    /// The baseline for one row of an image (`platform` is the row's, for
+    /// `platform = "all"`).
+    pub async fn find(&self, image: &ImagePlan, platform: Option<&str>) -> Result<Found, String> {
+        if let Some(report) = self.report {
+            return Ok(match report.get(&image.name, platform) {
+                Some(b) => Found::Yes(b),
+                None => Found::No(Some(format!(
+                    "no measured image `{}` in the baseline report: judged as new",
+                    image.name
+                ))),
+            });
+        }
+        let Some(template) = &image.baseline else {
+            return Ok(Found::No(None));
+        };
+        let choice = match (&image.platform, platform) {
+            (Some(PlatformChoice::All), Some(row)) => Some(PlatformChoice::One(row.to_string())),
+            (choice, _) => choice.clone(),
+        };
+        if !uses_merge_base(template) {
+            return self.measure(template, choice.as_ref(), None).await.map(|found| {
+                found.unwrap_or_else(|| {
+                    Found::No(Some(format!(
+                        "baseline `{template}` was not found: judged as new, by absolute budgets only"
+                    )))
+                })
+            });
+        }
+        let ancestry = match self.ancestry().await {
+            Ok(a) => a,
+            Err(e) => return Err(format!("baseline: {e}")),
+        };
+        for commit in &ancestry.commits {
+            let reference = fill(template, commit);
+            if let Some(found) = self
+                .measure(&reference, choice.as_ref(), Some(commit))
+                .await?
+            {
+                return Ok(found);
+            }
+        }
+        let short = |c: &String| c.chars().take(12).collect::<String>();
+        let shallow = if ancestry.shallow {
+            " (the clone is shallow: fetch more history to look further back)"
+        } else {
+            ""
+        };
+        Ok(Found::No(Some(format!(
+            "no baseline image `{template}` for the merge base {} or its {} ancestors on {}{shallow}: judged as new",
+            ancestry.commits.first().map(short).unwrap_or_default(),
+            ancestry.commits.len().saturating_sub(1),
+            ancestry.target
+        ))))
+    }
+
+    /// `Ok(None)` when the reference names no image.
+    async fn measure(
+        &self,
+        reference: &str,
+        platform: Option<&PlatformChoice>,
+        commit: Option<&String>,
+    ) -> Result<Option<Found>, String> {
+        match self.sources.measure(reference, platform).await {
+            Ok(mut measured) if !measured.is_empty() => {
+                let m = measured.swap_remove(0);
+                Ok(Some(Found::Yes(Baseline {
+                    reference: reference.to_string(),
+                    source: "reference".to_string(),
+                    commit: commit.cloned(),
+                    digest: Some(m.digest),
+                    size: m.size,
+                    compressed: m.compressed,
+                    layers: Some(m.layers),
+                    layer_details: m.layer_details,
+                })))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(format!("baseline: {e}")),
+        }
+    }
+}
+
+/// Resolves `--baseline` when it names `{merge-base}`: the report of the
+/// nearest commit that has one. `Ok(None)` when no commit has a report.
+pub fn report_path(
+    template: &str,
+    dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<(PathBuf, Option<String>)>, String> {
+    if !uses_merge_base(template) {
+        return Ok(Some((PathBuf::from(template), None)));
+    }
+    let ancestry = ancestry(dir, env).map_err(|e| format!("--baseline: {e}"))?;
+    Ok(ancestry.commits.iter().find_map(|commit| {
+        let path = PathBuf::from(fill(template, commit));
+        path.exists().then(|| (path, Some(commit.clone())))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_fill_with_the_commit() {
+        let c = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(fill("acme/api:{merge-base}", c), format!("acme/api:{c}"));
+        assert_eq!(
+            fill("acme/api:sha-{merge-base:8}", c),
+            "acme/api:sha-01234567"
+        );
+        assert_eq!(
+            fill("reports/{merge-base:7}.json", c),
+            "reports/0123456.json"
+        );
+        assert_eq!(fill("acme/api:main", c), "acme/api:main");
+        assert!(uses_merge_base("x:{merge-base:8}"));
+        assert!(!uses_merge_base("x:main"));
+        assert!(check_placeholder("merge-base").is_ok());
+        assert!(check_placeholder("merge-base:8").is_ok());
+        assert!(check_placeholder("merge-base:99").is_err());
+        assert!(
+            check_placeholder("sha")
+                .unwrap_err()
+                .contains("unknown placeholder")
+        );
+    }
+}
