@@ -179,3 +179,30 @@ pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Another name for an image, removed (the name only) when dropped.
+pub fn retag(image: &Image, tag: &str) -> Image {
+    docker(&["tag", &image.tag, tag]);
+    Image {
+        tag: tag.to_string(),
+    }
+}
+
+/// Runs git in `dir`, failing the test on error; returns stdout trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
