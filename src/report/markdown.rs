@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use super::{
-    budget_cell, change_cell, largest_layers, layer_line, layers_cell, size_cell, verdict,
+    budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
+    shows_compressed, size_cell, verdict,
 };
 use crate::model::{Report, Severity, Status};
 
@@ -51,13 +52,24 @@ pub fn render(report: &Report) -> String {
         Status::Error => "❗",
     };
     let _ = writeln!(out, "### {icon} image-budget: {}\n", verdict(report));
-    out.push_str("| Image | Size (uncompressed) | vs baseline | Budget | Layers | Status |\n");
-    out.push_str("|---|--:|--:|---|--:|---|\n");
+    let compressed = shows_compressed(report);
+    if compressed {
+        out.push_str("| Image | Size (uncompressed) | Compressed | vs baseline | Budget | Layers | Status |\n");
+        out.push_str("|---|--:|--:|--:|---|--:|---|\n");
+    } else {
+        out.push_str("| Image | Size (uncompressed) | vs baseline | Budget | Layers | Status |\n");
+        out.push_str("|---|--:|--:|---|--:|---|\n");
+    }
     for image in &report.images {
+        let compressed_column = if compressed {
+            format!(" {} |", escape(&compressed_cell(image)))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
-            escape(&image.name),
+            "| {} | {} |{compressed_column} {} | {} | {} | {} |",
+            escape(&name_cell(report, image)),
             size_cell(image),
             change_cell(image),
             escape(&budget_cell(image)),

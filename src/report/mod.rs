@@ -93,6 +93,34 @@ fn layer_line(layer: &Layer) -> String {
     )
 }
 
+/// The image column: its name, with the platform when the image has a row
+/// per platform.
+fn name_cell(report: &Report, image: &ImageResult) -> String {
+    let rows = report
+        .images
+        .iter()
+        .filter(|i| i.name == image.name)
+        .count();
+    match (&image.platform, rows > 1) {
+        (Some(platform), true) => format!("{} ({platform})", image.name),
+        _ => image.name.clone(),
+    }
+}
+
+/// True when any row knows its compressed size: then the column is shown.
+fn shows_compressed(report: &Report) -> bool {
+    report.images.iter().any(|i| i.compressed.is_some())
+}
+
+/// The compressed column: `12.3 MB`, `~12.3 MB` when estimated, `?` unknown.
+fn compressed_cell(image: &ImageResult) -> String {
+    match image.compressed {
+        Some(bytes) if image.compressed_estimated => format!("~{}", size::human(bytes)),
+        Some(bytes) => size::human(bytes),
+        None => "?".to_string(),
+    }
+}
+
 /// The size column: `47.0 MB`, or `?` when unknown.
 fn size_cell(image: &ImageResult) -> String {
     image.size.map_or_else(|| "?".to_string(), size::human)
@@ -126,6 +154,9 @@ fn budget_cell(image: &ImageResult) -> String {
     }
     if let Some(growth) = image.budget.max_growth {
         parts.push(format!("+{growth}"));
+    }
+    if let Some(max) = image.budget.max_compressed {
+        parts.push(format!("pull ≤ {}", size::human(max)));
     }
     if parts.is_empty() {
         "-".to_string()

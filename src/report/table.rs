@@ -5,7 +5,8 @@ use std::fmt::Write;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::{
-    budget_cell, change_cell, largest_layers, layer_line, layers_cell, size_cell, verdict,
+    budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
+    shows_compressed, size_cell, verdict,
 };
 use crate::model::{Report, Severity, Status};
 
@@ -40,7 +41,13 @@ pub fn render(report: &Report, color: bool) -> String {
     } else {
         table.force_no_tty();
     }
-    table.set_header(["Image", "Size", "vs baseline", "Budget", "Layers", "Status"]);
+    let compressed = shows_compressed(report);
+    let mut header = vec!["Image", "Size"];
+    if compressed {
+        header.push("Compressed");
+    }
+    header.extend(["vs baseline", "Budget", "Layers", "Status"]);
+    table.set_header(header);
     for image in &report.images {
         let status = Cell::new(status_text(image.status, image.is_new()));
         let status = if color {
@@ -48,14 +55,20 @@ pub fn render(report: &Report, color: bool) -> String {
         } else {
             status
         };
-        table.add_row(vec![
-            Cell::new(&image.name),
+        let mut row = vec![
+            Cell::new(name_cell(report, image)),
             Cell::new(size_cell(image)).set_alignment(CellAlignment::Right),
+        ];
+        if compressed {
+            row.push(Cell::new(compressed_cell(image)).set_alignment(CellAlignment::Right));
+        }
+        row.extend([
             Cell::new(change_cell(image)).set_alignment(CellAlignment::Right),
             Cell::new(budget_cell(image)),
             Cell::new(layers_cell(image)).set_alignment(CellAlignment::Right),
             status,
         ]);
+        table.add_row(row);
     }
     let mut out = table.to_string();
     out.push('\n');

@@ -172,3 +172,28 @@ fn json_round_trips_with_the_documented_fields() {
     let back: Report = serde_json::from_str(&text).unwrap();
     assert_eq!(back, report);
 }
+
+#[test]
+fn compressed_and_platform_rows_show_when_present() {
+    let mut arm = image("multi", 1_000, Status::Pass);
+    arm.platform = Some("linux/arm64".into());
+    arm.compressed = Some(600);
+    let mut amd = image("multi", 1_100, Status::Pass);
+    amd.compressed = Some(650);
+    amd.compressed_estimated = true;
+    amd.budget.max_compressed = Some(700);
+    let report = Report::new(vec![amd, arm]);
+    let table = render(&report, Format::Table, false);
+    assert!(table.contains("Compressed"), "{table}");
+    assert!(table.contains("multi (linux/amd64)"), "{table}");
+    assert!(table.contains("multi (linux/arm64)"), "{table}");
+    assert!(table.contains("~650 B"), "{table}");
+    assert!(table.contains("pull ≤ 700 B"), "{table}");
+    let markdown = render(&report, Format::Markdown, false);
+    assert!(
+        markdown.contains("| multi (linux/arm64) | 1.0 kB | 600 B |"),
+        "{markdown}"
+    );
+    let plain = render(&sample(), Format::Table, false);
+    assert!(!plain.contains("Compressed"));
+}
