@@ -5,6 +5,7 @@ pub mod credentials;
 mod engine;
 mod history;
 pub mod platform;
+pub mod registry;
 
 use crate::judge::Metrics;
 use crate::model::Layer;
