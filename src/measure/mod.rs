@@ -1,9 +1,11 @@
 //! Measuring images where they are. Today: the local engine (docker or
 //! podman), found the way the docker CLI finds it.
 
+pub mod credentials;
 mod engine;
 mod history;
 pub mod platform;
+pub mod registry;
 pub mod source;
 
 use tokio::sync::OnceCell;

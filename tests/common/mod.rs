@@ -2,6 +2,8 @@
 //! with files of exact sizes (nothing can be pulled), and the `budget` binary.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,260 @@
+//! Measuring images in a registry from their manifests alone: the layer blob
+//! sizes a manifest lists are what a pull transfers. No blob is ever
+//! requested, not even the config, so the uncompressed size stays unknown.
+//!
+//! oci-client does the authentication dance (the `/v2/` challenge, then a
+//! bearer token or basic credentials); the manifest requests are plain HTTP
+//! here so that every status, `Retry-After` and `Docker-Content-Digest` is
+//! seen, retried and reported as it is.
+
+mod manifest;
+mod session;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oci_client::Client as OciClient;
+use oci_client::client::{ClientConfig, ClientProtocol};
+
+use super::Measurement;
+use super::credentials::{self, Credentials};
+use super::platform::{self, SelectError};
+use crate::config::PlatformChoice;
+use manifest::Manifest;
+use session::{Session, root_cause};
+use target::Target;
+
+/// Requests answered 429 or 5xx are tried this many times in all.
+pub const ATTEMPTS: u32 = 4;
+const USER_AGENT: &str = concat!("image-budget/", env!("CARGO_PKG_VERSION"));
+
+/// Why an image in a registry could not be measured. Each message says what
+/// failed, why, and what to do next; none ever holds a password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("`{reference}` is not a registry image reference: {reason}")]
+    InvalidReference { reference: String, reason: String },
+    #[error(
+        "image `{reference}` is not in registry {registry} ({detail})\n  hint: push it first, or fix the repository or tag"
+    )]
+    NotFound {
+        reference: String,
+        registry: String,
+        detail: String,
+    },
+    #[error(
+        "registry {registry} refused access to `{reference}` ({what}); credentials tried: {credentials}\n  hint: {hint}"
+    )]
+    Unauthorized {
+        reference: String,
+        registry: String,
+        what: String,
+        credentials: String,
+        hint: String,
+    },
+    #[error("cannot reach registry {registry} at {url}: {reason}\n  hint: {hint}")]
+    Unreachable {
+        registry: String,
+        url: String,
+        reason: String,
+        hint: String,
+    },
+    #[error(
+        "registry {registry} did not answer within {after} ({url})\n  hint: check that the registry is up and reachable, or allow a longer timeout"
+    )]
+    Timeout {
+        registry: String,
+        url: String,
+        after: String,
+    },
+    #[error(
+        "registry {registry} answered {status} to all {attempts} attempts for `{reference}` ({detail})\n  hint: {hint}"
+    )]
+    Unavailable {
+        reference: String,
+        registry: String,
+        status: String,
+        attempts: u32,
+        detail: String,
+        hint: String,
+    },
+    #[error("registry {registry} answered {status} for `{reference}`: {detail}")]
+    Http {
+        reference: String,
+        registry: String,
+        status: String,
+        detail: String,
+    },
+    #[error("the manifest of `{reference}` at {url} cannot be used: {reason}")]
+    Malformed {
+        reference: String,
+        url: String,
+        reason: String,
+    },
+    #[error("`{reference}`: {source}{}", platform_hint(.source))]
+    Platform {
+        reference: String,
+        #[source]
+        source: SelectError,
+    },
+    #[error(transparent)]
+    Credentials(#[from] credentials::Error),
+    #[error("cannot set up the registry client: {reason}")]
+    Setup { reason: String },
+}
+
+fn platform_hint(error: &SelectError) -> &'static str {
+    match error {
+        SelectError::Missing { .. } => "\n  hint: set `platform` to one of those, or to \"all\"",
+        SelectError::Empty => "",
+    }
+}
+
+impl Error {
+    /// True when the registry answered that the image is not there (as
+    /// opposed to a registry that could not be asked).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. })
+    }
+}
+
+/// How to talk to registries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryOptions {
+    /// `host[:port]` of registries to reach over plain HTTP. Loopback
+    /// registries (`localhost`, 127.0.0.0/8, `[::1]`) always are; every other
+    /// one is reached over HTTPS with its certificate verified.
+    pub insecure: Vec<String>,
+    /// The limit for connecting and for each request.
+    pub timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A client for measuring images in registries; cheap to clone and share.
+#[derive(Clone)]
+pub struct Registry {
+    http: reqwest::Client,
+    oci_plain: OciClient,
+    oci_tls: OciClient,
+    insecure: Vec<String>,
+    timeout: Duration,
+    docker_config: Option<PathBuf>,
+}
+
+impl Registry {
+    pub fn new(options: RegistryOptions) -> Result<Registry, Error> {
+        let timeout = options.timeout;
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| Error::Setup {
+                reason: root_cause(&e),
+            })?;
+        let oci = |protocol| {
+            OciClient::try_from(ClientConfig {
+                protocol,
+                connect_timeout: Some(timeout),
+                read_timeout: Some(timeout),
+                user_agent: USER_AGENT,
+                platform_resolver: None,
+                ..ClientConfig::default()
+            })
+            .map_err(|e| Error::Setup {
+                reason: e.to_string(),
+            })
+        };
+        Ok(Registry {
+            http,
+            oci_plain: oci(ClientProtocol::Http)?,
+            oci_tls: oci(ClientProtocol::Https)?,
+            insecure: options.insecure,
+            timeout,
+            docker_config: None,
+        })
+    }
+
+    /// Reads credentials from `dir/config.json` instead of `$DOCKER_CONFIG`
+    /// or `~/.docker`.
+    pub fn with_docker_config(mut self, dir: impl Into<PathBuf>) -> Registry {
+        self.docker_config = Some(dir.into());
+        self
+    }
+
+    /// Measures `reference` from its manifest. For an index (manifest list)
+    /// `platform` chooses: `None` is linux/amd64 or the only image there,
+    /// `All` gives one measurement per platform; attestations never count.
+    /// A single image manifest is measured whatever `platform` names, with
+    /// `platform: None`: its platform is in its config blob, never read.
+    pub async fn measure(
+        &self,
+        reference: &str,
+        platform: Option<&PlatformChoice>,
+    ) -> Result<Vec<Measurement>, Error> {
+        let target = Target::parse(reference, &self.insecure)?;
+        let credentials = self.credentials(&target.registry).await?;
+        let mut session = Session::new(self, &target, credentials);
+        let top = session.fetch(&target.selector).await?;
+        match top.manifest {
+            Manifest::Image { layers } => Ok(vec![target.measurement(top.digest, None, &layers)]),
+            Manifest::Index { entries } => {
+                let chosen =
+                    platform::select(&entries, platform).map_err(|source| Error::Platform {
+                        reference: target.reference.clone(),
+                        source,
+                    })?;
+                let mut measurements = Vec::with_capacity(chosen.len());
+                for entry in chosen {
+                    let child = session.fetch(&entry.digest).await?;
+                    let Manifest::Image { layers } = child.manifest else {
+                        return Err(Error::Malformed {
+                            reference: target.reference.clone(),
+                            url: target.manifest_url(&entry.digest),
+                            reason: "an index entry is itself an index; nested indexes are not supported".into(),
+                        });
+                    };
+                    measurements.push(target.measurement(
+                        child.digest,
+                        entry.platform_name(),
+                        &layers,
+                    ));
+                }
+                Ok(measurements)
+            }
+        }
+    }
+
+    async fn credentials(&self, registry: &str) -> Result<Credentials, Error> {
+        let dir = self.docker_config.clone().or_else(credentials::config_dir);
+        let registry = registry.to_string();
+        // A credential helper is a program: run it off the async threads.
+        tokio::task::spawn_blocking(move || credentials::lookup(dir.as_deref(), &registry))
+            .await
+            .map_err(|e| Error::Setup {
+                reason: format!("the credential lookup stopped: {e}"),
+            })?
+            .map_err(Error::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measuring_can_be_spawned() {
+        fn assert_send<T: Send + 'static>(_: T) {}
+        let registry = Registry::new(RegistryOptions::default()).unwrap();
+        assert_send(async move { registry.measure("ghcr.io/a/b:1", None).await });
+    }
+}

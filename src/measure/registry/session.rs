@@ -1,0 +1,451 @@
+//! The requests for one reference: the authentication dance (oci-client),
+//! then manifest GETs that retry 429 and 5xx with backoff, check digests,
+//! and turn every other answer into an [`Error`] that says what to do.
+
+use std::time::Duration;
+
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Reference, RegistryOperation};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use sha2::{Digest as _, Sha256};
+
+use super::manifest::{self, Manifest};
+use super::target::Target;
+use super::{ATTEMPTS, Error, Registry};
+use crate::measure::credentials::{Credentials, Source};
+
+/// The wait after the first failed attempt; it doubles after each (200, 400, 800 ms).
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// A registry's `Retry-After` is honoured up to this long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Registries cap manifests at 4 MiB; a larger answer is not a manifest.
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// How much of an error body is read to explain an error.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+enum Authorization {
+    Bearer(String),
+    Basic(String, String),
+}
+
+/// A manifest as received, its digest checked.
+pub(super) struct Fetched {
+    pub(super) manifest: Manifest,
+    pub(super) digest: String,
+}
+
+/// The requests for one reference, sharing one authorization.
+pub(super) struct Session<'a> {
+    registry: &'a Registry,
+    target: &'a Target,
+    credentials: Credentials,
+    authorization: Option<Authorization>,
+    authorized: bool,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(
+        registry: &'a Registry,
+        target: &'a Target,
+        credentials: Credentials,
+    ) -> Session<'a> {
+        Session {
+            registry,
+            target,
+            credentials,
+            authorization: None,
+            authorized: false,
+        }
+    }
+
+    /// The challenge on `/v2/`, then a bearer token (oci-client), or basic
+    /// credentials for a registry that asks for those.
+    async fn authorize(&mut self) -> Result<(), Error> {
+        let auth = match self.credentials.username_password() {
+            Some((user, password)) => RegistryAuth::Basic(user.into(), password.into()),
+            None => RegistryAuth::Anonymous,
+        };
+        let client = if self.target.scheme == "http" {
+            &self.registry.oci_plain
+        } else {
+            &self.registry.oci_tls
+        };
+        let image = Reference::with_tag(
+            self.target.host.clone(),
+            self.target.repository.clone(),
+            "latest".into(),
+        );
+        let url = format!("{}://{}/v2/", self.target.scheme, self.target.host);
+        // Two requests at most: the challenge, then the token.
+        let limit = self.registry.timeout * 2;
+        let answer =
+            tokio::time::timeout(limit, client.auth(&image, &auth, RegistryOperation::Pull)).await;
+        self.authorization = match answer {
+            Err(_) => return Err(self.timeout(&url, limit)),
+            Ok(Ok(Some(token))) => Some(Authorization::Bearer(token)),
+            Ok(Ok(None)) => self
+                .credentials
+                .username_password()
+                .map(|(u, p)| Authorization::Basic(u.into(), p.into())),
+            Ok(Err(OciDistributionError::AuthenticationFailure(body))) => {
+                return Err(self.unauthorized(format!(
+                    "its token service refused them: {}",
+                    self.explain(body.as_bytes())
+                )));
+            }
+            Ok(Err(OciDistributionError::RequestError(e))) => {
+                return Err(self.transport(&url, &e));
+            }
+            Ok(Err(other)) => {
+                return Err(Error::Http {
+                    reference: self.target.reference.clone(),
+                    registry: self.target.registry.clone(),
+                    status: "an unusable authentication answer".into(),
+                    detail: self.credentials.redact(&other.to_string()),
+                });
+            }
+        };
+        self.authorized = true;
+        Ok(())
+    }
+
+    /// GETs one manifest (by tag or digest), retrying 429 and 5xx answers.
+    pub(super) async fn fetch(&mut self, selector: &str) -> Result<Fetched, Error> {
+        let url = self.target.manifest_url(selector);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if !self.authorized {
+                self.authorize().await?;
+            }
+            let mut request = self
+                .registry
+                .http
+                .get(&url)
+                .header(ACCEPT, manifest::ACCEPT);
+            request = match &self.authorization {
+                Some(Authorization::Bearer(token)) => request.bearer_auth(token),
+                Some(Authorization::Basic(user, password)) => {
+                    request.basic_auth(user, Some(password))
+                }
+                None => request,
+            };
+            let response = request.send().await.map_err(|e| self.transport(&url, &e))?;
+            let status = response.status();
+            if status.is_success() {
+                let headers = response.headers().clone();
+                let body =
+                    read_capped(response, MAX_MANIFEST_BYTES)
+                        .await
+                        .map_err(|e| match e {
+                            ReadError::Http(e) => self.transport(&url, &e),
+                            ReadError::TooLarge => self.malformed(
+                                &url,
+                                format!("the answer is larger than {MAX_MANIFEST_BYTES} bytes"),
+                            ),
+                        })?;
+                return self.accept(selector, &url, &headers, &body);
+            }
+            let retry_after = retry_after(response.headers());
+            let body = read_capped(response, MAX_ERROR_BYTES)
+                .await
+                .unwrap_or_default();
+            let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if transient && attempt < ATTEMPTS {
+                tokio::time::sleep(backoff(attempt, retry_after)).await;
+                // A challenge that failed with the registry may work now.
+                if self.authorization.is_none() {
+                    self.authorized = false;
+                }
+                continue;
+            }
+            return Err(self.refused(status, &body, attempt));
+        }
+    }
+
+    /// Checks the digest and reads the manifest.
+    fn accept(
+        &self,
+        selector: &str,
+        url: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Fetched, Error> {
+        let computed = sha256(body);
+        let header = headers
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        if let Some(header) = header
+            && header.starts_with("sha256:")
+            && header != computed
+        {
+            return Err(self.malformed(
+                url,
+                format!(
+                    "its Docker-Content-Digest is {header} but its content hashes to {computed}"
+                ),
+            ));
+        }
+        if selector.starts_with("sha256:") && selector != computed {
+            return Err(self.malformed(
+                url,
+                format!(
+                    "it was asked for by digest {selector} but its content hashes to {computed}"
+                ),
+            ));
+        }
+        let digest = if selector.contains(':') {
+            selector.to_string()
+        } else {
+            header.map_or(computed, str::to_string)
+        };
+        let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let manifest =
+            manifest::parse(body, content_type).map_err(|e| self.malformed(url, e.to_string()))?;
+        Ok(Fetched { manifest, digest })
+    }
+
+    /// The error for an answer that is not a manifest.
+    fn refused(&self, status: StatusCode, body: &[u8], attempts: u32) -> Error {
+        let target = self.target;
+        let detail = self.explain(body);
+        let codes = error_codes(body);
+        let not_found = status == StatusCode::NOT_FOUND
+            || codes.iter().any(|c| {
+                matches!(
+                    c.as_str(),
+                    "MANIFEST_UNKNOWN" | "NAME_UNKNOWN" | "NOT_FOUND"
+                )
+            });
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return self.unauthorized(format!("HTTP {status}"));
+        }
+        if not_found {
+            return Error::NotFound {
+                reference: target.reference.clone(),
+                registry: target.registry.clone(),
+                detail,
+            };
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let hint = if status == StatusCode::TOO_MANY_REQUESTS {
+                format!(
+                    "the registry is limiting pulls; wait and run again, or log in (`docker login {}`) for a higher limit",
+                    target.registry
+                )
+            } else {
+                "the registry is failing; run again later, or check its status".to_string()
+            };
+            return Error::Unavailable {
+                reference: target.reference.clone(),
+                registry: target.registry.clone(),
+                status: status.to_string(),
+                attempts,
+                detail,
+                hint,
+            };
+        }
+        Error::Http {
+            reference: target.reference.clone(),
+            registry: target.registry.clone(),
+            status: status.to_string(),
+            detail,
+        }
+    }
+
+    fn unauthorized(&self, what: String) -> Error {
+        let registry = &self.target.registry;
+        let hint = match (&self.credentials.source, &self.credentials.note) {
+            (Source::Anonymous, _) => format!(
+                "log in with `docker login {registry}`; credentials are read from $DOCKER_CONFIG/config.json or ~/.docker/config.json"
+            ),
+            (Source::Helper { program }, Some(_)) => format!(
+                "install {program} or fix `credHelpers`/`credsStore` in config.json, then `docker login {registry}`"
+            ),
+            (_, Some(_)) => format!("log in again with `docker login {registry}`"),
+            _ => format!(
+                "check the credentials (`docker login {registry}` again) and that they may pull this repository"
+            ),
+        };
+        Error::Unauthorized {
+            reference: self.target.reference.clone(),
+            registry: registry.clone(),
+            what,
+            credentials: self.credentials.describe(),
+            hint,
+        }
+    }
+
+    fn malformed(&self, url: &str, reason: String) -> Error {
+        Error::Malformed {
+            reference: self.target.reference.clone(),
+            url: url.to_string(),
+            reason: self.credentials.redact(&reason),
+        }
+    }
+
+    fn timeout(&self, url: &str, after: Duration) -> Error {
+        Error::Timeout {
+            registry: self.target.registry.clone(),
+            url: url.to_string(),
+            after: format!("{after:?}"),
+        }
+    }
+
+    fn transport(&self, url: &str, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return self.timeout(url, self.registry.timeout);
+        }
+        let reason = self.credentials.redact(&root_cause(e));
+        let lower = reason.to_lowercase();
+        let hint = if lower.contains("certificate") {
+            "its TLS certificate is not trusted here; install the CA that signed it in the system's trust store".to_string()
+        } else if self.target.scheme == "https" {
+            format!(
+                "check the registry's address and that it is up; if it serves plain HTTP, list `{}` as an insecure registry",
+                self.target.registry
+            )
+        } else {
+            "check the registry's address and port, and that it is running".to_string()
+        };
+        Error::Unreachable {
+            registry: self.target.registry.clone(),
+            url: url.to_string(),
+            reason,
+            hint,
+        }
+    }
+
+    /// An error body in one line: the registry's error codes and messages
+    /// when it sent the standard envelope, else the start of its text.
+    fn explain(&self, body: &[u8]) -> String {
+        let text = match serde_json::from_slice::<Envelope>(body) {
+            Ok(envelope) if !envelope.errors.is_empty() => envelope
+                .errors
+                .iter()
+                .map(|e| match e.message.as_deref().filter(|m| !m.is_empty()) {
+                    Some(message) => format!("{}: {message}", e.code),
+                    None => e.code.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => {
+                let text = String::from_utf8_lossy(body);
+                let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                match one_line.char_indices().nth(200) {
+                    Some((i, _)) => format!("{}…", &one_line[..i]),
+                    None if one_line.is_empty() => "no details".to_string(),
+                    None => one_line,
+                }
+            }
+        };
+        self.credentials.redact(&text)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    errors: Vec<EnvelopeError>,
+}
+
+#[derive(serde::Deserialize)]
+struct EnvelopeError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+fn error_codes(body: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<Envelope>(body)
+        .map(|e| e.errors.into_iter().map(|e| e.code).collect())
+        .unwrap_or_default()
+}
+
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+/// The body, refusing more than `limit` bytes.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The wait after failed attempt `attempt` (1-based): 200 ms doubling, or
+/// the registry's `Retry-After` when longer, up to a few seconds.
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let doubling = FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(10));
+    match retry_after {
+        Some(asked) => doubling.max(asked.min(MAX_RETRY_AFTER)),
+        None => doubling,
+    }
+}
+
+fn sha256(body: &[u8]) -> String {
+    let hash = Sha256::digest(body);
+    let mut text = String::with_capacity(7 + 64);
+    text.push_str("sha256:");
+    for byte in hash.iter() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// The innermost cause of an error, where the useful words are
+/// ("Connection refused (os error 111)", "invalid peer certificate: ...").
+pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest = e;
+    while let Some(next) = deepest.source() {
+        deepest = next;
+    }
+    deepest.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_honours_a_short_retry_after() {
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(backoff(1, None), ms(200));
+        assert_eq!(backoff(2, None), ms(400));
+        assert_eq!(backoff(3, None), ms(800));
+        assert_eq!(backoff(1, Some(Duration::from_secs(2))), ms(2000));
+        assert_eq!(backoff(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER);
+        assert_eq!(backoff(3, Some(Duration::from_secs(0))), ms(800));
+    }
+
+    #[test]
+    fn sha256_is_the_registry_digest_form() {
+        assert_eq!(
+            sha256(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
