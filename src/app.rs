@@ -9,7 +9,7 @@ use crate::check;
 use crate::cli::{CheckArgs, Cli, Command, InitArgs};
 use crate::config;
 use crate::init;
-use crate::measure::{Measurement, Sources};
+use crate::measure::{Measurement, Options, Sources};
 use crate::model::Status;
 use crate::report::{self, Format};
 
@@ -60,7 +60,9 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         if images.len() == 1 { "" } else { "s" },
         args.config.display()
     );
-    let sources = Sources::new();
+    let sources = Sources::new(Options {
+        insecure_registries: plan.insecure_registries.clone(),
+    });
     let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
     let report = check::check(&images, &sources, &finder).await;
     let text = report::render(
@@ -125,11 +127,11 @@ async fn run_init(args: InitArgs) -> Result<Exit, String> {
             args.config.display()
         ));
     }
-    let sources = Sources::new();
+    let sources = Sources::new(Options::default());
     let mut measured = Vec::new();
     let mut failures = Vec::new();
     for reference in &args.references {
-        match sources.measure(reference, None).await {
+        match sources.measure(reference, None, false).await {
             Ok(mut all) => match all.swap_remove(0) {
                 m @ Measurement { size: Some(size), .. } => measured.push(init::Measured {
                     reference: reference.clone(),

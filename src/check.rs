@@ -122,13 +122,19 @@ async fn check_one(
     baselines: &Finder<'_>,
 ) -> Vec<ImageResult> {
     let measured = match sources
-        .measure(&image.reference, image.platform.as_ref())
+        .measure(
+            &image.reference,
+            image.platform.as_ref(),
+            image.budget.max_compressed.is_some(),
+        )
         .await
     {
         Ok(m) => m,
         Err(e) => {
             let at = match e {
-                measure::Error::InvalidReference { .. } | measure::Error::NotFound { .. } => {
+                measure::Error::InvalidReference { .. }
+                | measure::Error::NotFound { .. }
+                | measure::Error::Nowhere { .. } => {
                     format!(" (`ref` at {})", image.reference_at)
                 }
                 _ => String::new(),

@@ -257,7 +257,7 @@ ref = "{}"
 
 [images.fresh]
 ref = "{}"
-baseline = "image-budget-test/{{name}}-never-{}:main"
+baseline = "docker-daemon:image-budget-test/{{name}}-never-{}:main"
 max-size = "2MB"
 "#,
         grown.tag,

@@ -28,7 +28,7 @@ fn config(dir: &Path, current: &Image, repo: &str, tag: &str) {
     std::fs::write(
         dir.join("budgets.toml"),
         format!(
-            "[defaults]\nbaseline = \"{repo}:{tag}\"\nmax-growth = \"10%\"\n\n[images.api]\nref = \"{}\"\n",
+            "[defaults]\nbaseline = \"docker-daemon:{repo}:{tag}\"\nmax-growth = \"10%\"\n\n[images.api]\nref = \"{}\"\n",
             current.tag
         ),
     )
@@ -60,7 +60,10 @@ fn the_merge_base_image_is_the_baseline_and_an_ancestor_stands_in_for_a_missing_
     let report = json(&out);
     let api = row(&report, "api");
     assert_eq!(api["baseline"]["commit"], b.as_str());
-    assert_eq!(api["baseline"]["ref"], format!("{repo}:{b}").as_str());
+    assert_eq!(
+        api["baseline"]["ref"],
+        format!("docker-daemon:{repo}:{b}").as_str()
+    );
     assert_eq!(api["baseline"]["size"], 100_000);
     assert_eq!(api["delta"]["size"], 10_000);
 

@@ -124,8 +124,9 @@ impl<'a> Finder<'a> {
             (Some(PlatformChoice::All), Some(row)) => Some(PlatformChoice::One(row.to_string())),
             (choice, _) => choice.clone(),
         };
+        let compressed = image.budget.max_compressed.is_some();
         if !uses_merge_base(template) {
-            return self.measure(template, choice.as_ref(), None).await.map(|found| {
+            return self.measure(template, choice.as_ref(), compressed, None).await.map(|found| {
                 found.unwrap_or_else(|| {
                     Found::No(Some(format!(
                         "baseline `{template}` was not found: judged as new, by absolute budgets only"
@@ -140,7 +141,7 @@ impl<'a> Finder<'a> {
         for commit in &ancestry.commits {
             let reference = fill(template, commit);
             if let Some(found) = self
-                .measure(&reference, choice.as_ref(), Some(commit))
+                .measure(&reference, choice.as_ref(), compressed, Some(commit))
                 .await?
             {
                 return Ok(found);
@@ -165,9 +166,10 @@ impl<'a> Finder<'a> {
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
+        compressed: bool,
         commit: Option<&String>,
     ) -> Result<Option<Found>, String> {
-        match self.sources.measure(reference, platform).await {
+        match self.sources.measure(reference, platform, compressed).await {
             Ok(mut measured) if !measured.is_empty() => {
                 let m = measured.swap_remove(0);
                 Ok(Some(Found::Yes(Baseline {

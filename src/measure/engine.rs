@@ -50,10 +50,8 @@ impl Engine {
         let history = docker.image_history(reference).await.map_err(failed)?;
 
         let id = inspect.id.clone().unwrap_or_default();
-        let digest = inspect
-            .repo_digests
-            .as_deref()
-            .unwrap_or_default()
+        let repo_digests = inspect.repo_digests.clone().unwrap_or_default();
+        let digest = repo_digests
             .iter()
             .find_map(|d| d.split_once('@').map(|(_, digest)| digest.to_string()))
             .unwrap_or(id);
@@ -94,6 +92,7 @@ impl Engine {
             compressed_estimated: false,
             layers: diff_ids.len() as u64,
             layer_details: layers_with_history(&diff_ids, &steps),
+            repo_digests,
         })
     }
 }

@@ -1,5 +1,6 @@
-//! Measuring images where they are. Today: the local engine (docker or
-//! podman), found the way the docker CLI finds it.
+//! Measuring images where they are: the local engine (docker or podman,
+//! found the way the docker CLI finds it), registries (manifests only), and
+//! archives. `Sources` resolves a reference to the right one.
 
 pub mod credentials;
 mod engine;
@@ -7,69 +8,14 @@ mod history;
 pub mod platform;
 pub mod registry;
 pub mod source;
+mod sources;
 
-use tokio::sync::OnceCell;
-
-use crate::config::PlatformChoice;
 use crate::judge::Metrics;
 use crate::model::Layer;
 
 pub use engine::Engine;
 pub use history::layers_with_history;
-use source::Source;
-
-/// Every place an image can be measured, each connected on first use.
-#[derive(Default)]
-pub struct Sources {
-    engine: OnceCell<Engine>,
-}
-
-impl Sources {
-    pub fn new() -> Sources {
-        Sources::default()
-    }
-
-    async fn engine(&self) -> &Engine {
-        self.engine.get_or_init(Engine::connect).await
-    }
-
-    /// Measures a reference where it points: one measurement, or one per
-    /// platform for `platform = "all"`.
-    pub async fn measure(
-        &self,
-        reference: &str,
-        platform: Option<&PlatformChoice>,
-    ) -> Result<Vec<Measurement>, Error> {
-        let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
-            reference: reference.to_string(),
-            reason,
-        })?;
-        match source {
-            Source::Auto(name) | Source::Daemon(name) => {
-                let measured = self.engine().await.measure(&name).await?;
-                check_platform(&measured, platform)?;
-                Ok(vec![measured])
-            }
-            _ => Err(Error::Unsupported {
-                reference: reference.to_string(),
-            }),
-        }
-    }
-}
-
-/// An engine holds one platform of an image: it must be the one asked for.
-fn check_platform(measured: &Measurement, wanted: Option<&PlatformChoice>) -> Result<(), Error> {
-    if let (Some(PlatformChoice::One(wanted)), Some(actual)) = (wanted, &measured.platform)
-        && !platform::platform_matches(wanted, actual)
-    {
-        return Err(Error::PlatformMismatch {
-            reference: measured.reference.clone(),
-            actual: actual.clone(),
-            wanted: wanted.clone(),
-        });
-    }
-    Ok(())
-}
+pub use sources::{Options, Sources};
 
 /// What one image measured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +38,9 @@ pub struct Measurement {
     pub compressed_estimated: bool,
     pub layers: u64,
     pub layer_details: Vec<Layer>,
+    /// The engine's repo digests (`repo@sha256:...`): where the image was
+    /// pushed, to read its compressed size from. Empty for other sources.
+    pub repo_digests: Vec<String>,
 }
 
 impl Measurement {
@@ -128,13 +77,37 @@ pub enum Error {
         actual: String,
         wanted: String,
     },
-    #[error("`{reference}`: this source is not supported yet; use an image in the local engine")]
+    #[error(
+        "`{reference}`: this source is not supported yet; use an image in the local engine or a registry"
+    )]
     Unsupported { reference: String },
+    #[error(transparent)]
+    Registry(Box<registry::Error>),
+    /// A plain reference found neither in the engine nor in its registry.
+    #[error("{engine}\n  then its registry: {registry}")]
+    Nowhere {
+        engine: Box<Error>,
+        registry: Box<registry::Error>,
+    },
+}
+
+impl From<registry::Error> for Error {
+    fn from(e: registry::Error) -> Error {
+        Error::Registry(Box::new(e))
+    }
 }
 
 impl Error {
-    /// True when the image is simply not there (as opposed to a broken engine).
+    /// True when the image is simply not there (as opposed to a source that
+    /// could not be asked).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NotFound { .. })
+        match self {
+            Error::NotFound { .. } => true,
+            Error::Registry(e) => e.is_not_found(),
+            Error::Nowhere { engine, registry } => {
+                registry.is_not_found() && matches!(**engine, Error::NotFound { .. })
+            }
+            _ => false,
+        }
     }
 }

@@ -85,16 +85,18 @@ pub fn tag(name: &str) -> String {
 /// plus an `ENV` step that makes no layer.
 pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
     let dir = tempfile::tempdir().unwrap();
+    let tag = tag(name);
     let mut dockerfile = String::from("FROM scratch\n");
     for (i, (file, len)) in files.iter().enumerate() {
         std::fs::write(dir.path().join(file), content(*len, i as u64 + *len as u64)).unwrap();
         dockerfile.push_str(&format!("COPY {file} /{file}\n"));
         if i == 0 {
-            dockerfile.push_str("ENV MADE_BY=image-budget-tests\n");
+            // The tag in the config makes the image ID this test's own: a test
+            // that pushes its image must not give another test's image a repo digest.
+            dockerfile.push_str(&format!("ENV MADE_BY=\"image-budget-tests {tag}\"\n"));
         }
     }
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-    let tag = tag(name);
     docker(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
     Image { tag }
 }

@@ -110,6 +110,7 @@ impl Target {
                     instruction: None,
                 })
                 .collect(),
+            repo_digests: Vec::new(),
         }
     }
 }
