@@ -1,6 +1,7 @@
 //! Measuring images where they are. Today: the local engine (docker or
 //! podman), found the way the docker CLI finds it.
 
+pub mod archive;
 mod engine;
 mod history;
 pub mod platform;
