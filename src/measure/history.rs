@@ -34,7 +34,7 @@ pub struct Step {
 }
 
 /// The instruction as written, without the classic builder's shell wrapper.
-fn instruction(created_by: &str) -> String {
+pub(crate) fn instruction(created_by: &str) -> String {
     let text = created_by.trim();
     let text = text.strip_prefix("/bin/sh -c ").unwrap_or(text);
     let text = text.strip_prefix("#(nop) ").map_or(text, str::trim_start);

@@ -2,6 +2,7 @@
 //! found the way the docker CLI finds it), registries (manifests only), and
 //! archives. `Sources` resolves a reference to the right one.
 
+pub mod archive;
 pub mod credentials;
 mod engine;
 mod history;

@@ -21,6 +21,35 @@ pub fn require_engine() {
     );
 }
 
+/// Fails the test with a clear message when a tool the tests drive is
+/// missing; `scripts/ensure-tools` installs them. Nothing is skipped.
+pub fn require_tool(tool: &str) {
+    let found = Command::new(tool).arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "`{tool}` is needed on PATH for these tests; run scripts/ensure-tools (or apt-get install {tool})"
+    );
+}
+
+/// Runs a program that must succeed, and returns its output.
+pub fn run(program: &str, args: &[&str]) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not start: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `docker ARGS...`, which must succeed.
+pub fn docker_ok(args: &[&str]) -> Output {
+    docker(args)
+}
+
 fn docker(args: &[&str]) -> Output {
     let out = Command::new("docker")
         .args(args)
@@ -36,7 +65,7 @@ fn docker(args: &[&str]) -> Output {
 }
 
 /// Deterministic, poorly compressible bytes (so compressed sizes differ from sizes).
-fn content(len: usize, seed: u64) -> Vec<u8> {
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -97,6 +126,22 @@ pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
         }
     }
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    docker(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
+    Image { tag }
+}
+
+/// Builds a Dockerfile of the caller's in a context holding `files` (name,
+/// exact size, content seeded by its index), for images `build` cannot
+/// shape (a layer repeated, directories).
+pub fn build_dockerfile(name: &str, files: &[(&str, usize)], dockerfile: &str) -> Image {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (file, len)) in files.iter().enumerate() {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content(*len, 100 + i as u64)).unwrap();
+    }
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let tag = tag(name);
     docker(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
     Image { tag }
 }

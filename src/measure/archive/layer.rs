@@ -1,0 +1,537 @@
+//! One layer blob, counted in a single streaming pass: its size as the engine
+//! counts it, its diff ID, and (for an uncompressed blob, on request) what
+//! gzip makes of it. Nothing is held in memory but fixed-size buffers.
+//!
+//! The engine (dockerd with overlay2) measures a layer after extracting it:
+//! it sums the `lstat` sizes of everything but directories, once per inode.
+//! Read off the tar, and checked against dockerd 20.10 by the tests in
+//! `tests/archive.rs` (`hand_made_layers_...`, `whiteouts_with_bytes_...`):
+//! - a regular file counts its bytes; a PAX sparse file its real (apparent)
+//!   size, not the bytes stored;
+//! - a symlink counts the length of its target;
+//! - a hard link counts 0: the engine only links to a file this layer has
+//!   already extracted, and that file was counted;
+//! - directories, device nodes and FIFOs count 0;
+//! - any entry whose name starts with `.wh.` counts 0 whatever bytes it
+//!   carries: whiteouts, the opaque marker `.wh..wh..opq`.
+//!
+//! Each entry is counted as it comes, with no memory of earlier paths: the
+//! engine refuses every layer in which entries would interact (a path twice,
+//! a hard link to a later or a lower layer's file, a whiteout after the file
+//! it deletes; `the_engine_refuses_layers_where_entries_would_interact`).
+
+use std::io::{self, BufReader, Read, Write};
+
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+use tar::EntryType;
+
+/// How a blob is compressed, told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// gzip starts `1f 8b`, zstd `28 b5 2f fd`; anything else is taken as a plain tar.
+    pub fn detect(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// Why a layer could not be counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a readable layer tar: {reason}")]
+pub struct LayerError {
+    pub reason: String,
+}
+
+impl From<io::Error> for LayerError {
+    fn from(e: io::Error) -> Self {
+        LayerError {
+            reason: describe(&e),
+        }
+    }
+}
+
+/// An I/O or format error on one short printable line: the tar crate quotes
+/// raw header bytes, which in a file that is no tar can be anything.
+pub(crate) fn describe(error: &io::Error) -> String {
+    const MAX: usize = 160;
+    let text: String = error
+        .to_string()
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
+    }
+}
+
+/// A layer's uncompressed size exactly as the engine's `Size` counts it (see
+/// the module notes), read from the uncompressed layer tar in one pass.
+pub fn layer_size<R: Read>(uncompressed_tar: R) -> Result<u64, LayerError> {
+    let mut archive = tar::Archive::new(uncompressed_tar);
+    Ok(count_entries(&mut archive)?)
+}
+
+fn count_entries<R: Read>(archive: &mut tar::Archive<R>) -> io::Result<u64> {
+    let mut total = 0u64;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        total = total.saturating_add(counted_bytes(&mut entry)?);
+    }
+    Ok(total)
+}
+
+/// What one entry adds to the layer's size.
+fn counted_bytes<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
+    // A PAX sparse file (GNU tar --sparse --format=posix) stores a map and
+    // the data; the engine extracts it to its real size, under its real name.
+    let mut sparse_size = None;
+    let mut sparse_name = None;
+    if let Some(extensions) = entry.pax_extensions()? {
+        for extension in extensions {
+            let extension = extension?;
+            match extension.key() {
+                Ok("GNU.sparse.realsize" | "GNU.sparse.size") => {
+                    sparse_size = extension.value().ok().and_then(|v| v.trim().parse().ok());
+                }
+                Ok("GNU.sparse.name") => sparse_name = Some(extension.value_bytes().to_vec()),
+                _ => {}
+            }
+        }
+    }
+    let name = sparse_name.unwrap_or_else(|| entry.path_bytes().into_owned());
+    if is_whiteout(&name) {
+        return Ok(0);
+    }
+    let header = entry.header();
+    Ok(match header.entry_type() {
+        // Contiguous files are refused by the engine ("unhandled tar header
+        // type 55"); counted as the regular files they are elsewhere.
+        EntryType::Regular | EntryType::Continuous => sparse_size.unwrap_or(entry.size()),
+        // Old GNU sparse: the engine refuses it ("unhandled tar header type
+        // 83"); counted at its real size, as any extraction makes it.
+        EntryType::GNUSparse => header.size()?,
+        EntryType::Symlink => entry.link_name_bytes().map_or(0, |l| l.len() as u64),
+        _ => 0,
+    })
+}
+
+/// A whiteout or opaque marker: the last path element starts with `.wh.`.
+fn is_whiteout(path: &[u8]) -> bool {
+    let mut path = path;
+    while let [rest @ .., b'/'] = path {
+        path = rest;
+    }
+    let base = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    base.starts_with(b".wh.")
+}
+
+/// What reading one layer blob told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LayerStats {
+    /// `sha256:<hex>` of the uncompressed tar: the diff ID.
+    pub diff_id: String,
+    /// The engine's count, see [`layer_size`].
+    pub size: u64,
+    /// Bytes of the blob as stored.
+    pub blob_size: u64,
+    pub compression: Compression,
+    /// Bytes gzip (default level) makes of the uncompressed tar; only for an
+    /// uncompressed blob, and only when asked.
+    pub gzip_estimate: Option<u64>,
+}
+
+/// Reads a layer blob (plain, gzip or zstd tar) once, to its end.
+pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats, LayerError> {
+    let mut blob = Counting {
+        inner: blob,
+        count: 0,
+    };
+    let (compression, size, diff_id, gzip_estimate) = {
+        let (compression, decoded) = decompress(&mut blob)?;
+        let gzip = (estimate && compression == Compression::None).then(Estimate::new);
+        let mut tee = Tee {
+            inner: decoded,
+            hasher: Sha256::new(),
+            gzip,
+        };
+        let size = count_entries(&mut tar::Archive::new(&mut tee))?;
+        // The end-of-archive blocks and any padding after them are part of
+        // the diff ID too.
+        io::copy(&mut tee, &mut io::sink())?;
+        let gzip_estimate = match tee.gzip {
+            Some(gzip) => Some(gzip.finish()?),
+            None => None,
+        };
+        (compression, size, hex_digest(tee.hasher), gzip_estimate)
+    };
+    // Whatever follows the compressed stream is still part of the blob.
+    io::copy(&mut blob, &mut io::sink())?;
+    Ok(LayerStats {
+        diff_id,
+        size,
+        blob_size: blob.count,
+        compression,
+        gzip_estimate,
+    })
+}
+
+/// The stream decompressed as its magic bytes say.
+pub(crate) fn decompress<'a, R: Read + 'a>(
+    mut reader: R,
+) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
+    let mut head = [0u8; 4];
+    let mut len = 0;
+    while len < head.len() {
+        match reader.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let compression = Compression::detect(&head[..len]);
+    let whole = io::Cursor::new(head).take(len as u64).chain(reader);
+    let decoded: Box<dyn Read + 'a> = match compression {
+        Compression::Gzip => Box::new(MultiGzDecoder::new(whole)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(whole)?),
+        Compression::None => Box::new(BufReader::with_capacity(64 * 1024, whole)),
+    };
+    Ok((compression, decoded))
+}
+
+/// `sha256:<hex>` of what a hasher saw.
+pub(crate) fn hex_digest(hasher: Sha256) -> String {
+    let mut text = String::with_capacity(71);
+    text.push_str("sha256:");
+    for byte in hasher.finalize().iter() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    text
+}
+
+/// `sha256:<hex>` of some bytes.
+pub(crate) fn sha256_of(bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    hex_digest(hasher)
+}
+
+/// The size of the writes that feed the gzip estimate.
+pub const ESTIMATE_CHUNK: usize = 64 * 1024;
+
+/// The gzip estimate: flate2 at its default level, fed in writes of exactly
+/// [`ESTIMATE_CHUNK`] bytes. zlib-rs's output shifts by a few bytes with the
+/// sizes of the writes, so they are fixed: the same layer gives the same
+/// estimate whether it is read from a file or a stream.
+struct Estimate {
+    encoder: GzEncoder<ByteCount>,
+    pending: Vec<u8>,
+}
+
+impl Estimate {
+    fn new() -> Estimate {
+        Estimate {
+            encoder: GzEncoder::new(ByteCount(0), flate2::Compression::default()),
+            pending: Vec::with_capacity(ESTIMATE_CHUNK),
+        }
+    }
+
+    fn feed(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let take = (ESTIMATE_CHUNK - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() == ESTIMATE_CHUNK {
+                self.encoder.write_all(&self.pending)?;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<u64> {
+        self.encoder.write_all(&self.pending)?;
+        Ok(self.encoder.finish()?.0)
+    }
+}
+
+/// Passes reads through, hashing them and feeding the gzip estimate.
+struct Tee<R> {
+    inner: R,
+    hasher: Sha256,
+    gzip: Option<Estimate>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Some(gzip) = &mut self.gzip {
+            gzip.feed(&buf[..n])?;
+        }
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// A writer that keeps only the number of bytes written.
+struct ByteCount(u64);
+
+impl Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(builder: &mut tar::Builder<Vec<u8>>, path: &str, len: usize) {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(len as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(EntryType::Regular);
+        builder
+            .append_data(&mut header, path, vec![b'x'; len].as_slice())
+            .unwrap();
+    }
+
+    fn special(builder: &mut tar::Builder<Vec<u8>>, path: &str, kind: EntryType, link: &str) {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(0);
+        header.set_mode(0o755);
+        header.set_entry_type(kind);
+        if link.is_empty() {
+            builder.append_data(&mut header, path, io::empty()).unwrap();
+        } else {
+            builder.append_link(&mut header, path, link).unwrap();
+        }
+    }
+
+    /// A PAX extended header for the next entry.
+    fn pax(builder: &mut tar::Builder<Vec<u8>>, records: &[(&str, &str)]) {
+        let mut data = String::new();
+        for (key, value) in records {
+            let body = format!(" {key}={value}\n");
+            let mut len = body.len() + 1;
+            while len != body.len() + len.to_string().len() {
+                len = body.len() + len.to_string().len();
+            }
+            data.push_str(&format!("{len}{body}"));
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_entry_type(EntryType::XHeader);
+        builder
+            .append_data(&mut header, "PaxHeaders/next", data.as_bytes())
+            .unwrap();
+    }
+
+    fn tar(fill: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        fill(&mut builder);
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn regular_files_count_their_bytes() {
+        let layer = tar(|b| {
+            file(b, "a", 1000);
+            file(b, "empty", 0);
+            file(b, "dir/b", 123);
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 1123);
+    }
+
+    #[test]
+    fn symlinks_count_their_target_length_even_past_100_bytes() {
+        let long = "t/".repeat(80) + "end";
+        let layer = tar(|b| {
+            special(b, "s", EntryType::Symlink, "a");
+            special(b, "long", EntryType::Symlink, &long);
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 1 + long.len() as u64);
+    }
+
+    #[test]
+    fn hard_links_count_once() {
+        let layer = tar(|b| {
+            file(b, "a", 500);
+            special(b, "h1", EntryType::Link, "a");
+            special(b, "sub/h2", EntryType::Link, "a");
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 500);
+    }
+
+    #[test]
+    fn directories_devices_and_fifos_count_zero() {
+        let layer = tar(|b| {
+            special(b, "d/", EntryType::Directory, "");
+            special(b, "d/empty/", EntryType::Directory, "");
+            special(b, "null", EntryType::Char, "");
+            special(b, "disk", EntryType::Block, "");
+            special(b, "pipe", EntryType::Fifo, "");
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 0);
+    }
+
+    #[test]
+    fn whiteouts_and_opaque_markers_count_zero_even_with_bytes() {
+        let layer = tar(|b| {
+            file(b, ".wh.gone", 0);
+            file(b, "d/.wh.big", 4096);
+            file(b, "d/.wh..wh..opq", 0);
+            special(b, "e/.wh.dir/", EntryType::Directory, "");
+            special(b, ".wh.link", EntryType::Symlink, "somewhere");
+            file(b, "kept.wh.not", 7);
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_pax_sparse_file_counts_its_real_size() {
+        // As GNU tar --sparse --format=posix writes it (format 1.0): the
+        // real size and name ride in PAX records.
+        let layer = tar(|b| {
+            pax(
+                b,
+                &[
+                    ("GNU.sparse.major", "1"),
+                    ("GNU.sparse.minor", "0"),
+                    ("GNU.sparse.name", "holes"),
+                    ("GNU.sparse.realsize", "100004"),
+                ],
+            );
+            file(b, "GNUSparseFile.0/holes", 1536);
+        });
+        assert_eq!(layer_size(layer.as_slice()).unwrap(), 100_004);
+    }
+
+    #[test]
+    fn an_empty_stream_is_an_empty_layer() {
+        assert_eq!(layer_size(io::empty()).unwrap(), 0);
+        let stats = layer_stats(io::empty(), true).unwrap();
+        assert_eq!(stats.size, 0);
+        assert_eq!(stats.blob_size, 0);
+        assert_eq!(stats.diff_id, sha256_of(b""));
+    }
+
+    #[test]
+    fn not_a_tar_is_an_error_not_a_panic() {
+        let text = vec![b'z'; 2000];
+        let err = layer_size(text.as_slice()).unwrap_err();
+        assert!(err.to_string().starts_with("not a readable layer tar: "));
+        assert!(err.reason.contains("cksum"), "{err}");
+        assert!(err.reason.len() <= 163, "kept short: {err}");
+        let layer = tar(|b| file(b, "a", 5000));
+        let err = layer_size(&layer[..1200]).unwrap_err();
+        assert!(err.to_string().starts_with("not a readable layer tar"));
+        assert!(layer_stats(&layer[..1200], false).is_err());
+    }
+
+    #[test]
+    fn compression_is_told_by_magic_and_the_stats_agree() {
+        let layer = tar(|b| {
+            file(b, "a", 70_000);
+            special(b, "s", EntryType::Symlink, "abc");
+        });
+        let plain = layer_stats(layer.as_slice(), true).unwrap();
+        assert_eq!(plain.size, 70_003);
+        assert_eq!(plain.blob_size, layer.len() as u64);
+        assert_eq!(plain.compression, Compression::None);
+        assert_eq!(plain.diff_id, sha256_of(&layer));
+
+        let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for chunk in layer.chunks(ESTIMATE_CHUNK) {
+            gzip.write_all(chunk).unwrap();
+        }
+        let gzip = gzip.finish().unwrap();
+        assert_eq!(plain.gzip_estimate, Some(gzip.len() as u64));
+        // However the layer arrives, the estimate is the same.
+        assert_eq!(layer_stats(Trickle(layer.as_slice()), true).unwrap(), plain);
+        let gz = layer_stats(gzip.as_slice(), true).unwrap();
+        assert_eq!(gz.compression, Compression::Gzip);
+        assert_eq!(gz.blob_size, gzip.len() as u64);
+        assert_eq!(
+            gz.gzip_estimate, None,
+            "a compressed blob needs no estimate"
+        );
+        assert_eq!(
+            (gz.size, gz.diff_id.as_str()),
+            (70_003, plain.diff_id.as_str())
+        );
+
+        let zstd = zstd::encode_all(layer.as_slice(), 3).unwrap();
+        let zs = layer_stats(zstd.as_slice(), false).unwrap();
+        assert_eq!(zs.compression, Compression::Zstd);
+        assert_eq!(zs.blob_size, zstd.len() as u64);
+        assert_eq!(
+            (zs.size, zs.diff_id.as_str()),
+            (70_003, plain.diff_id.as_str())
+        );
+
+        assert_eq!(
+            layer_stats(layer.as_slice(), false).unwrap().gzip_estimate,
+            None
+        );
+    }
+
+    /// A reader that hands out a few bytes at a time.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_corrupt_gzip_layer_is_an_error() {
+        let layer = tar(|b| file(b, "a", 10_000));
+        let mut gzip = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&layer).unwrap();
+        let mut gzip = gzip.finish().unwrap();
+        let middle = gzip.len() / 2;
+        gzip[middle..].fill(0xff);
+        assert!(layer_stats(gzip.as_slice(), false).is_err());
+    }
+}
