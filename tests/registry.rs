@@ -39,8 +39,11 @@ fn setup() {
         let dir = helper_dir();
         std::fs::create_dir_all(dir.join("creds")).unwrap();
         let script = dir.join(format!("docker-credential-{HELPER}"));
+        // Every test process writes these files; each writes its own copy and
+        // renames it into place, so no process runs or reads a half-written file.
+        let staged = dir.join(format!(".helper-{}", std::process::id()));
         std::fs::write(
-            &script,
+            &staged,
             "#!/bin/sh\n\
              # A docker credential helper for tests: `get` answers from creds/<server>.\n\
              [ \"$1\" = get ] || exit 1\n\
@@ -50,18 +53,17 @@ fn setup() {
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&staged, &script).unwrap();
         let path = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![dir];
         dirs.extend(std::env::split_paths(&path));
         let joined = std::env::join_paths(dirs).unwrap();
         let config = env_docker_config();
         std::fs::create_dir_all(&config).unwrap();
-        std::fs::write(
-            config.join("config.json"),
-            json!({"credsStore": HELPER}).to_string(),
-        )
-        .unwrap();
+        let staged = config.join(format!(".config-{}", std::process::id()));
+        std::fs::write(&staged, json!({"credsStore": HELPER}).to_string()).unwrap();
+        std::fs::rename(&staged, config.join("config.json")).unwrap();
         // SAFETY: runs once, first thing in every test of this binary, while
         // no other thread of this process reads the environment.
         unsafe {
