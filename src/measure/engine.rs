@@ -7,6 +7,10 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 
+use futures_util::TryStreamExt;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use super::archive;
 use super::history::{Step, layers_with_history};
 use super::{Error, Measurement};
 
@@ -93,6 +97,36 @@ impl Engine {
             layers: diff_ids.len() as u64,
             layer_details: layers_with_history(&diff_ids, &steps),
             repo_digests,
+        })
+    }
+}
+
+impl Engine {
+    /// Estimates what pushing the image would transfer: `docker save` streamed
+    /// through the archive reader, each layer gzip-compressed and counted.
+    /// Memory stays flat however large the image.
+    pub async fn estimate_compressed(&self, reference: &str) -> Result<Measurement, Error> {
+        let docker = self.docker.as_ref().map_err(Clone::clone)?.clone();
+        let stream = docker
+            .export_image(reference)
+            .map_err(std::io::Error::other);
+        let bridge = SyncIoBridge::new(StreamReader::new(stream));
+        let name = reference.to_string();
+        let measured = tokio::task::spawn_blocking(move || {
+            archive::measure_docker_archive_reader(bridge, &name, None, None, true)
+        })
+        .await
+        .map_err(|e| Error::Engine {
+            reference: reference.to_string(),
+            message: format!("the export was interrupted: {e}"),
+        })?;
+        let mut measured = measured.map_err(|e| Error::Engine {
+            reference: reference.to_string(),
+            message: format!("cannot read the exported image: {e}"),
+        })?;
+        measured.pop().ok_or_else(|| Error::Engine {
+            reference: reference.to_string(),
+            message: "the export held no image".to_string(),
         })
     }
 }

@@ -78,10 +78,14 @@ pub enum Error {
         actual: String,
         wanted: String,
     },
+    #[error("reading `{reference}` was interrupted: {reason}")]
+    Interrupted { reference: String, reason: String },
     #[error(
-        "`{reference}`: this source is not supported yet; use an image in the local engine or a registry"
+        "`{reference}`: there is no file or directory `{path}`\n  hint: build or save the image there first, or fix the path"
     )]
-    Unsupported { reference: String },
+    NoFile { reference: String, path: String },
+    #[error(transparent)]
+    Archive(Box<archive::Error>),
     #[error(transparent)]
     Registry(Box<registry::Error>),
     /// A plain reference found neither in the engine nor in its registry.
@@ -103,7 +107,7 @@ impl Error {
     /// could not be asked).
     pub fn is_not_found(&self) -> bool {
         match self {
-            Error::NotFound { .. } => true,
+            Error::NotFound { .. } | Error::NoFile { .. } => true,
             Error::Registry(e) => e.is_not_found(),
             Error::Nowhere { engine, registry } => {
                 registry.is_not_found() && matches!(**engine, Error::NotFound { .. })

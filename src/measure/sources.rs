@@ -1,7 +1,10 @@
 //! Resolving a reference to where the image is, and measuring it there.
 
+use std::path::PathBuf;
+
 use tokio::sync::OnceCell;
 
+use super::archive;
 use super::registry::{self, Registry, RegistryOptions};
 use super::source::{self, Source};
 use super::{Engine, Error, Measurement, platform};
@@ -82,10 +85,73 @@ impl Sources {
                     }),
                 Err(other) => Err(other),
             },
-            _ => Err(Error::Unsupported {
-                reference: reference.to_string(),
-            }),
+            Source::DockerArchive { path, selector } => {
+                self.in_archive(
+                    reference,
+                    path,
+                    selector,
+                    platform,
+                    compressed,
+                    Format::Docker,
+                )
+                .await
+            }
+            Source::OciArchive { path, selector } => {
+                self.in_archive(
+                    reference,
+                    path,
+                    selector,
+                    platform,
+                    compressed,
+                    Format::OciArchive,
+                )
+                .await
+            }
+            Source::OciLayout { dir, tag } => {
+                self.in_archive(reference, dir, tag, platform, compressed, Format::OciLayout)
+                    .await
+            }
         }
+    }
+
+    /// Archives and layouts are read from disk off the async threads.
+    async fn in_archive(
+        &self,
+        reference: &str,
+        path: PathBuf,
+        selector: Option<String>,
+        platform: Option<&PlatformChoice>,
+        compressed: bool,
+        format: Format,
+    ) -> Result<Vec<Measurement>, Error> {
+        if !path.exists() {
+            return Err(Error::NoFile {
+                reference: reference.to_string(),
+                path: path.display().to_string(),
+            });
+        }
+        let platform = platform.cloned();
+        let read = move || {
+            let (selector, platform) = (selector.as_deref(), platform.as_ref());
+            match format {
+                Format::Docker => {
+                    archive::measure_docker_archive(&path, selector, platform, compressed)
+                }
+                Format::OciArchive => {
+                    archive::measure_oci_archive(&path, selector, platform, compressed)
+                }
+                Format::OciLayout => {
+                    archive::measure_oci_layout(&path, selector, platform, compressed)
+                }
+            }
+        };
+        tokio::task::spawn_blocking(read)
+            .await
+            .map_err(|e| Error::Interrupted {
+                reference: reference.to_string(),
+                reason: e.to_string(),
+            })?
+            .map_err(|e| Error::Archive(Box::new(e)))
     }
 
     async fn in_engine(
@@ -97,14 +163,33 @@ impl Sources {
         let mut measured = self.engine().await.measure(name).await?;
         check_platform(&measured, platform)?;
         if compressed {
-            self.add_pushed_size(&mut measured).await;
+            self.add_compressed(name, &mut measured).await?;
         }
         Ok(measured)
     }
 
     /// The compressed size of an engine image, from the registry it was
-    /// pushed to (its repo digests). Left unknown when it was never pushed.
-    async fn add_pushed_size(&self, measured: &mut Measurement) {
+    /// pushed to (its repo digests); for an image never pushed, estimated by
+    /// compressing its layers, and marked so.
+    async fn add_compressed(&self, name: &str, measured: &mut Measurement) -> Result<(), Error> {
+        if self.add_pushed_size(measured).await {
+            return Ok(());
+        }
+        let estimate = self.engine().await.estimate_compressed(name).await?;
+        measured.compressed = estimate.compressed;
+        measured.compressed_estimated = estimate.compressed.is_some();
+        for (layer, exported) in measured
+            .layer_details
+            .iter_mut()
+            .zip(&estimate.layer_details)
+        {
+            layer.compressed = exported.compressed;
+        }
+        Ok(())
+    }
+
+    /// True when the image's registry gave its compressed size.
+    async fn add_pushed_size(&self, measured: &mut Measurement) -> bool {
         let choice = measured.platform.clone().map(PlatformChoice::One);
         for pushed in measured.repo_digests.clone() {
             if let Ok(found) = self.in_registry(&pushed, choice.as_ref()).await
@@ -115,10 +200,19 @@ impl Sources {
                 for (layer, remote) in measured.layer_details.iter_mut().zip(&first.layer_details) {
                     layer.compressed = remote.compressed;
                 }
-                return;
+                return true;
             }
         }
+        false
     }
+}
+
+/// Which kind of archive a reference names.
+#[derive(Debug, Clone, Copy)]
+enum Format {
+    Docker,
+    OciArchive,
+    OciLayout,
 }
 
 /// An engine holds one platform of an image: it must be the one asked for.
