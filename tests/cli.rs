@@ -141,3 +141,38 @@ fn the_example_config_documents_every_key_and_validates() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(examples.images.len(), 2);
 }
+
+#[test]
+fn the_embedded_example_layout_needs_no_engine() {
+    let out = budget_env(
+        &repo_root(),
+        &[
+            "check",
+            "-c",
+            "examples/budgets-oci.toml",
+            "--format",
+            "json",
+        ],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_exit(&out, 1);
+    let report = json(&out);
+    let slim = row(&report, "slim");
+    assert_eq!(slim["source"], "oci");
+    assert_eq!(slim["size"], 2_000_500);
+    assert_eq!(slim["status"], "pass");
+    let bloated = row(&report, "bloated");
+    assert_eq!(bloated["size"], 47_000_000);
+    assert_eq!(bloated["layers"], 3);
+    assert_eq!(bloated["status"], "fail");
+    assert_eq!(bloated["findings"][0]["code"], "max-size");
+    // The compressed figure is the sum of the layout's own blob sizes.
+    assert_eq!(bloated["compressed_estimated"], false);
+    let blobs: u64 = bloated["layer_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["compressed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bloated["compressed"], blobs);
+}

@@ -89,8 +89,34 @@ fn layer_line(layer: &Layer) -> String {
         layer
             .instruction
             .as_deref()
-            .unwrap_or("(instruction unknown)")
+            .map_or_else(|| "(instruction unknown)".to_string(), shorten_hashes)
     )
+}
+
+/// Long hex runs (content hashes in `COPY file:<64 hex> in /app`) cut to
+/// twelve characters, as docker shows IDs.
+fn shorten_hashes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 32 {
+            out.push_str(&run[..12]);
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The image column: its name, with the platform when the image has a row
@@ -176,3 +202,15 @@ fn layers_cell(image: &ImageResult) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod unit {
+    #[test]
+    fn long_hashes_are_shortened() {
+        let hash = "bf2f64eda277c629554378031ddcbbdce86ba6a83f6900b6494527f73fbe862b";
+        assert_eq!(
+            super::shorten_hashes(&format!("COPY file:{hash} in /opt/cafe")),
+            "COPY file:bf2f64eda277… in /opt/cafe"
+        );
+    }
+}
