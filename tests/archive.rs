@@ -1403,3 +1403,54 @@ fn truncated_malformed_and_incomplete_archives_are_clear_errors() {
         "{err}"
     );
 }
+
+/// An OCI layout written by umoci, with no engine involved, measures as the
+/// engine counts it once skopeo loads it there.
+#[test]
+fn a_layout_built_by_umoci_measures_as_the_engine_counts_it() {
+    require_engine();
+    require_tool("umoci");
+    require_tool("skopeo");
+    let work = tempfile::tempdir().unwrap();
+    let layout = work.path().join("layout");
+    let bundle = work.path().join("bundle");
+    let image = format!("{}:t", layout.display());
+    run("umoci", &["init", "--layout", layout.to_str().unwrap()]);
+    run("umoci", &["new", "--image", &image]);
+    run(
+        "umoci",
+        &["unpack", "--image", &image, bundle.to_str().unwrap()],
+    );
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("app/lib")).unwrap();
+    std::fs::write(rootfs.join("app/server"), content(654_321, 3)).unwrap();
+    std::fs::write(rootfs.join("app/lib/libx.so.1"), content(12_345, 4)).unwrap();
+    std::os::unix::fs::symlink("libx.so.1", rootfs.join("app/lib/libx.so")).unwrap();
+    std::fs::hard_link(rootfs.join("app/server"), rootfs.join("app/server-again")).unwrap();
+    run(
+        "umoci",
+        &["repack", "--image", &image, bundle.to_str().unwrap()],
+    );
+
+    let measured = measure_oci_layout(&layout, Some("t"), None, false).unwrap();
+    assert_eq!(measured.len(), 1);
+    // File bytes, the symlink's target, and the hard-linked file once.
+    assert_eq!(
+        measured[0].size,
+        Some(654_321 + 12_345 + "libx.so.1".len() as u64)
+    );
+    assert_eq!(measured[0].source, "oci");
+
+    let tag = tag("umoci");
+    run(
+        "skopeo",
+        &[
+            "copy",
+            "--quiet",
+            &format!("oci:{image}"),
+            &format!("docker-daemon:{tag}"),
+        ],
+    );
+    let loaded = Image { tag };
+    assert_eq!(measured[0].size, Some(loaded.inspect_size()));
+}
