@@ -17,4 +17,5 @@ pub mod measure;
 pub mod model;
 pub mod reference;
 pub mod report;
+pub mod saved;
 pub mod size;

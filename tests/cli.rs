@@ -107,7 +107,7 @@ fn unknown_names_bad_shards_and_bad_flags_exit_2() {
     assert_exit(&out, 2);
     let out = budget(dir.path(), &["check", "--baseline", "missing.json"]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("cannot read baseline report `missing.json`"));
+    assert!(stderr(&out).contains("baseline: cannot read report `missing.json`"));
 }
 
 #[test]

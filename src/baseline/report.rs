@@ -3,22 +3,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::model::{Baseline, ImageResult, Report, SCHEMA, Status};
+use crate::model::{Baseline, ImageResult, Report, Status};
+use crate::saved;
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(
-        "cannot read baseline report `{path}`: {source}\n  hint: write one on main with `budget check --format json --output {path}`"
-    )]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "baseline report `{path}` is not a valid image-budget report: {reason}\n  hint: write one with `budget check --format json --output {path}`"
-    )]
-    Invalid { path: String, reason: String },
+#[error(
+    "baseline: {source}\n  hint: write one on main with `budget check --format json --output FILE`"
+)]
+pub struct Error {
+    #[from]
+    source: saved::Error,
 }
 
 /// The images of a saved report, by name (several rows for a name checked
@@ -32,38 +26,22 @@ pub struct BaselineReport {
 
 impl BaselineReport {
     pub fn load(path: &Path) -> Result<BaselineReport, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        Ok(Self::from_report(saved::load(path)?))
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<BaselineReport, Error> {
-        let invalid = |reason: String| Error::Invalid {
-            path: path.display().to_string(),
-            reason,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| invalid(format!("{e}")))?;
-        match value.get("schema").and_then(|s| s.as_str()) {
-            Some(SCHEMA) => {}
-            Some(other) => {
-                return Err(invalid(format!(
-                    "its schema is `{other}`, this version reads `{SCHEMA}`"
-                )));
-            }
-            None => return Err(invalid(format!("it has no `schema` field (`{SCHEMA}`)"))),
-        }
-        let report: Report = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        Ok(Self::from_report(saved::parse(path, text)?))
+    }
+
+    fn from_report(report: Report) -> BaselineReport {
         let mut images: HashMap<String, Vec<ImageResult>> = HashMap::new();
         for image in report.images {
             images.entry(image.name.clone()).or_default().push(image);
         }
-        Ok(BaselineReport {
+        BaselineReport {
             images,
             commit: None,
-        })
+        }
     }
 
     /// The baseline for an image (on a platform, for a row of

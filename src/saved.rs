@@ -1,0 +1,161 @@
+//! Saved JSON reports: reading them back (`budget report`, `budget publish`,
+//! baselines) and joining shard reports into one (`budget merge`).
+
+use std::path::Path;
+
+use crate::model::{Report, SCHEMA};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read report `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not an image-budget report: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error(
+        "image `{name}`{platform} is in both `{first}` and `{second}`\n  hint: each image belongs to one shard; run each shard with its own `--shard K/N`"
+    )]
+    Duplicate {
+        name: String,
+        platform: String,
+        first: String,
+        second: String,
+    },
+    #[error("no reports to merge: name the shard reports, such as `budget merge shard-*.json`")]
+    Nothing,
+}
+
+/// Reads a saved report, checking its schema.
+pub fn load(path: &Path) -> Result<Report, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+pub fn parse(path: &Path, text: &str) -> Result<Report, Error> {
+    let invalid = |reason: String| Error::Invalid {
+        path: path.display().to_string(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("{e}")))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(SCHEMA) => {}
+        Some(other) => {
+            return Err(invalid(format!(
+                "its schema is `{other}`, this version reads `{SCHEMA}`"
+            )));
+        }
+        None => return Err(invalid(format!("it has no `schema` field (`{SCHEMA}`)"))),
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
+/// Joins shard reports in the order given. An image (on a platform) in two
+/// shards is an error: the shards overlapped, and one result would be lost.
+pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
+    if reports.is_empty() {
+        return Err(Error::Nothing);
+    }
+    let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
+    let mut images = Vec::new();
+    for (path, report) in reports {
+        for image in report.images {
+            let key = (image.name.clone(), image.platform.clone());
+            if let Some((_, _, first)) = seen.iter().find(|(n, p, _)| (n, p) == (&key.0, &key.1)) {
+                return Err(Error::Duplicate {
+                    name: image.name.clone(),
+                    platform: image
+                        .platform
+                        .as_ref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default(),
+                    first: first.clone(),
+                    second: path,
+                });
+            }
+            seen.push((key.0, key.1, path.clone()));
+            images.push(image);
+        }
+    }
+    Ok(Report::new(images))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BudgetView, ImageResult, Status};
+
+    fn report(rows: &[(&str, Status)]) -> Report {
+        Report::new(
+            rows.iter()
+                .map(|(name, status)| ImageResult {
+                    name: name.to_string(),
+                    reference: format!("acme/{name}"),
+                    source: Some("daemon".into()),
+                    digest: None,
+                    platform: Some("linux/amd64".into()),
+                    size: Some(1),
+                    compressed: None,
+                    compressed_estimated: false,
+                    layers: Some(1),
+                    wasted: None,
+                    baseline: None,
+                    delta: None,
+                    status: *status,
+                    findings: Vec::new(),
+                    error: None,
+                    budget: BudgetView::default(),
+                    layer_details: Vec::new(),
+                    notes: Vec::new(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn shards_join_and_the_verdict_is_recomputed() {
+        let merged = merge(vec![
+            ("a.json".into(), report(&[("api", Status::Pass)])),
+            (
+                "b.json".into(),
+                report(&[("web", Status::Fail), ("db", Status::Warn)]),
+            ),
+        ])
+        .unwrap();
+        let names: Vec<_> = merged.images.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["api", "web", "db"]);
+        assert!(!merged.passed);
+        assert_eq!(merged.schema, SCHEMA);
+    }
+
+    #[test]
+    fn an_image_in_two_shards_is_an_error() {
+        let err = merge(vec![
+            ("a.json".into(), report(&[("api", Status::Pass)])),
+            ("b.json".into(), report(&[("api", Status::Pass)])),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image `api` (linux/amd64) is in both `a.json` and `b.json`\n  hint: each image belongs to one shard; run each shard with its own `--shard K/N`"
+        );
+        assert!(matches!(merge(Vec::new()), Err(Error::Nothing)));
+    }
+
+    #[test]
+    fn a_report_round_trips_and_bad_files_are_refused() {
+        let text = serde_json::to_string(&report(&[("api", Status::Pass)])).unwrap();
+        let back = parse(Path::new("r.json"), &text).unwrap();
+        assert_eq!(back.images[0].name, "api");
+        let err = parse(Path::new("r.json"), "{\"images\": []}").unwrap_err();
+        assert!(err.to_string().contains("no `schema` field"), "{err}");
+        let err = parse(Path::new("r.json"), "[1,").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+}
