@@ -6,12 +6,14 @@ use std::path::Path;
 
 use crate::baseline::{self, BaselineReport, Finder};
 use crate::check;
-use crate::cli::{CheckArgs, Cli, Command, InitArgs};
+use crate::cli::{CheckArgs, Cli, Command, InitArgs, MergeArgs, ReportArgs};
 use crate::config;
 use crate::init;
 use crate::measure::{Measurement, Options, Sources};
+use crate::model::Report;
 use crate::model::Status;
 use crate::report::{self, Format};
+use crate::saved;
 
 /// The process exit status, as DESIGN.md defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub async fn run(cli: Cli) -> Exit {
     let outcome = match cli.command {
         Command::Check(args) => run_check(args).await,
         Command::Init(args) => run_init(args).await,
+        Command::Report(args) => run_report(args),
+        Command::Merge(args) => run_merge(args),
     };
     outcome.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -71,11 +75,45 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         use_color(args.format, args.output.is_some()),
     );
     write_report(&text, args.output.as_deref())?;
-    Ok(match report.worst() {
+    Ok(exit_for(&report, args.no_fail))
+}
+
+/// The exit status a report calls for.
+fn exit_for(report: &Report, no_fail: bool) -> Exit {
+    match report.worst() {
         Status::Error => Exit::Error,
-        Status::Fail if !args.no_fail => Exit::Fail,
+        Status::Fail if !no_fail => Exit::Fail,
         _ => Exit::Pass,
-    })
+    }
+}
+
+fn run_report(args: ReportArgs) -> Result<Exit, String> {
+    let report = saved::load(&args.report).map_err(|e| e.to_string())?;
+    let text = report::render(
+        &report,
+        args.format,
+        use_color(args.format, args.output.is_some()),
+    );
+    write_report(&text, args.output.as_deref())?;
+    Ok(Exit::Pass)
+}
+
+fn run_merge(args: MergeArgs) -> Result<Exit, String> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let report = saved::load(path).map_err(|e| e.to_string())?;
+        reports.push((path.display().to_string(), report));
+    }
+    let merged = saved::merge(reports).map_err(|e| e.to_string())?;
+    write_report(&report::json(&merged), args.output.as_deref())?;
+    eprintln!(
+        "budget: merged {} report{} into {} image row{}",
+        args.reports.len(),
+        if args.reports.len() == 1 { "" } else { "s" },
+        merged.images.len(),
+        if merged.images.len() == 1 { "" } else { "s" },
+    );
+    Ok(Exit::Pass)
 }
 
 /// `--baseline FILE`, where FILE may name `{merge-base}`: the report of the

@@ -25,6 +25,37 @@ pub enum Command {
     Check(CheckArgs),
     /// Write budgets.toml from today's sizes plus headroom
     Init(InitArgs),
+    /// Render a saved JSON report again, in another format (exit 0 once rendered:
+    /// the gate is `check`)
+    Report(ReportArgs),
+    /// Join shard reports (`check --shard K/N --format json`) into one
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A report written by `budget check --format json`
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to this file instead of stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard reports, each written by `budget check --shard K/N --format json`
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged JSON report to this file instead of stdout
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
