@@ -15,6 +15,7 @@ pub mod init;
 pub mod judge;
 pub mod measure;
 pub mod model;
+pub mod publish;
 pub mod reference;
 pub mod report;
 pub mod saved;

@@ -1,0 +1,281 @@
+//! The comment on a GitHub pull request, through octocrab.
+//!
+//! octocrab gives the base URI (GitHub Enterprise's `/api/v3` kept), the
+//! token header (sent only to that host) and the transport; the requests go
+//! through its raw methods so that every status and rate-limit header is
+//! seen here. Its own retry layer is off: it would repeat a create on a 5xx,
+//! which may post the comment twice. Comments are edited with `PATCH`, the
+//! method GitHub documents (octocrab's `update_comment` sends `POST`).
+
+use std::collections::HashSet;
+
+use octocrab::Octocrab;
+use octocrab::service::middleware::retry::RetryConfig;
+use serde::Deserialize;
+
+use super::{
+    Answer, Context, Error, Existing, Failure, GitHubTarget, Kind, MAX_PAGES, Options, Outcome,
+    Posted, Thread, next_link, parse_exhausted, parse_retry_after, retrying, root_cause,
+    same_origin, sticky,
+};
+
+pub(super) async fn upsert(
+    target: &GitHubTarget,
+    marker: &str,
+    body: &str,
+    options: &Options,
+) -> Result<Posted, Error> {
+    let pull = PullRequest::new(target, options)?;
+    sticky(&pull, marker, body, options).await
+}
+
+/// An issue comment, as `GET /repos/{owner}/{repo}/issues/{n}/comments` lists it.
+#[derive(Deserialize)]
+struct Comment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+struct PullRequest<'a> {
+    target: &'a GitHubTarget,
+    options: &'a Options,
+    octocrab: Octocrab,
+    /// `api_url` without a trailing slash.
+    api_url: String,
+}
+
+impl<'a> PullRequest<'a> {
+    fn new(target: &'a GitHubTarget, options: &'a Options) -> Result<PullRequest<'a>, Error> {
+        let api_url = target.api_url.trim().trim_end_matches('/').to_string();
+        if !valid_repository(&target.repository) {
+            return Err(Error::config(
+                format!(
+                    "`{}` is not a GitHub repository name (owner/name)",
+                    target.repository
+                ),
+                "set GITHUB_REPOSITORY to owner/name",
+            ));
+        }
+        let bad_url = || {
+            Error::config(
+                format!("`{api_url}` is not a usable GitHub API address"),
+                "set GITHUB_API_URL to https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+            )
+        };
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(bad_url());
+        }
+        let octocrab = Octocrab::builder()
+            .base_uri(api_url.as_str())
+            .map_err(|_| bad_url())?
+            .personal_token(target.token.expose().to_string())
+            .add_retry_config(RetryConfig::None)
+            .set_connect_timeout(Some(options.timeout))
+            .set_read_timeout(Some(options.timeout))
+            .add_header(
+                reqwest::header::ACCEPT,
+                "application/vnd.github+json".to_string(),
+            )
+            .build()
+            .map_err(|e| {
+                Error::config(
+                    format!(
+                        "cannot set up the GitHub client: {}",
+                        target.token.scrub(&root_cause(&e))
+                    ),
+                    "report this as a bug of image-budget",
+                )
+            })?;
+        Ok(PullRequest {
+            target,
+            options,
+            octocrab,
+            api_url,
+        })
+    }
+
+    fn thread(&self) -> String {
+        format!(
+            "GitHub pull request {}#{}",
+            self.target.repository, self.target.number
+        )
+    }
+
+    fn context(&self, what: String, writes: bool) -> Context<'a> {
+        Context {
+            forge: Kind::GitHub,
+            what,
+            writes,
+            token: &self.target.token,
+            attempt: 1,
+            options: self.options,
+        }
+    }
+
+    /// One request to `route` (a path below the API, with its query), with
+    /// the timeout around the whole exchange.
+    async fn send(
+        &self,
+        method: Method,
+        route: &str,
+        body: Option<&str>,
+        context: &Context<'_>,
+    ) -> Outcome {
+        let url = format!("{}{route}", self.api_url);
+        let json = body.map(|b| serde_json::json!({ "body": b }));
+        let exchange = async {
+            let response = match method {
+                Method::Get => self.octocrab._get(route).await?,
+                Method::Post => self.octocrab._post(route, json.as_ref()).await?,
+                Method::Patch => self.octocrab._patch(route, json.as_ref()).await?,
+            };
+            let status = response.status().as_u16();
+            let headers = response.headers();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let retry_after = parse_retry_after(header("retry-after"));
+            let exhausted =
+                parse_exhausted(header("x-ratelimit-remaining"), header("x-ratelimit-reset"));
+            let next = header("link").and_then(next_link);
+            let text = self.octocrab.body_to_string(response).await?;
+            Ok::<_, octocrab::Error>(Answer {
+                status,
+                retry_after,
+                exhausted,
+                next,
+                body: text.into_bytes(),
+            })
+        };
+        match tokio::time::timeout(self.options.timeout, exchange).await {
+            Err(_) => Err(Failure::Fail(context.timeout(&url))),
+            Ok(Err(e)) => Err(Failure::Fail(context.unreachable(&url, &root_cause(&e)))),
+            Ok(Ok(answer)) => context.judge(answer),
+        }
+    }
+
+    /// The route of a next-page link: its path and query on the configured
+    /// host (octocrab joins it with the base URI and adds the token).
+    fn route_of(&self, link: &str) -> Option<String> {
+        let joined = same_origin(&self.api_url, link)?;
+        let url = reqwest::Url::parse(&joined).ok()?;
+        Some(match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        })
+    }
+}
+
+impl Thread for PullRequest<'_> {
+    async fn list(&self) -> Result<Vec<Existing>, Error> {
+        let what = format!("listing the comments of {}", self.thread());
+        let mut route = format!(
+            "/repos/{}/issues/{}/comments?per_page=100",
+            self.target.repository, self.target.number
+        );
+        let mut seen = HashSet::new();
+        let mut comments = Vec::new();
+        for _ in 0..MAX_PAGES {
+            seen.insert(route.clone());
+            let answer = retrying(self.context(what.clone(), false), async |context| {
+                self.send(Method::Get, &route, None, context).await
+            })
+            .await?;
+            let url = format!("{}{route}", self.api_url);
+            let page: Vec<Comment> = serde_json::from_slice(&answer.body).map_err(|e| {
+                self.context(what.clone(), false)
+                    .malformed(&url, &format!("expected a list of issue comments: {e}"))
+            })?;
+            comments.extend(page.into_iter().map(|c| Existing {
+                id: c.id,
+                body: c.body.unwrap_or_default(),
+            }));
+            match answer.next.as_deref().and_then(|link| self.route_of(link)) {
+                Some(next) if !seen.contains(&next) => route = next,
+                _ => return Ok(comments),
+            }
+        }
+        Ok(comments)
+    }
+
+    async fn update(&self, id: u64, body: &str) -> Result<Option<String>, Error> {
+        let what = format!("updating comment {id} on {}", self.thread());
+        let route = format!("/repos/{}/issues/comments/{id}", self.target.repository);
+        let answer = retrying(self.context(what.clone(), true), async |context| {
+            self.send(Method::Patch, &route, Some(body), context).await
+        })
+        .await?;
+        self.comment_url(&answer, &what, &route)
+    }
+
+    async fn create(&self, body: &str, attempt: u32) -> Result<Option<String>, Failure> {
+        let what = format!("commenting on {}", self.thread());
+        let route = format!(
+            "/repos/{}/issues/{}/comments",
+            self.target.repository, self.target.number
+        );
+        let mut context = self.context(what.clone(), true);
+        context.attempt = attempt;
+        let answer = self
+            .send(Method::Post, &route, Some(body), &context)
+            .await?;
+        self.comment_url(&answer, &what, &route)
+            .map_err(Failure::Fail)
+    }
+}
+
+impl PullRequest<'_> {
+    fn comment_url(
+        &self,
+        answer: &Answer,
+        what: &str,
+        route: &str,
+    ) -> Result<Option<String>, Error> {
+        let comment: Comment = serde_json::from_slice(&answer.body).map_err(|e| {
+            self.context(what.to_string(), true).malformed(
+                &format!("{}{route}", self.api_url),
+                &format!("expected an issue comment: {e}"),
+            )
+        })?;
+        Ok(comment.html_url)
+    }
+}
+
+/// `owner/name`, each part a GitHub name (no `/`, `..` or spaces).
+fn valid_repository(repository: &str) -> bool {
+    let mut parts = repository.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names() {
+        assert!(valid_repository("acme/api"));
+        assert!(valid_repository("Acme-Org/api.rs_2"));
+        assert!(!valid_repository("acme"));
+        assert!(!valid_repository("acme/api/x"));
+        assert!(!valid_repository("acme/.."));
+        assert!(!valid_repository("acme/a b"));
+        assert!(!valid_repository("/api"));
+    }
+}

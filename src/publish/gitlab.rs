@@ -1,0 +1,275 @@
+//! The note on a GitLab merge request, through REST v4 and plain reqwest:
+//! list `…/merge_requests/{iid}/notes`, then `PUT …/notes/{id}` or
+//! `POST …/notes`, with the token in `PRIVATE-TOKEN`.
+//!
+//! Redirects are not followed: reqwest would carry `PRIVATE-TOKEN` (unlike
+//! `Authorization`) to whatever host a redirect names.
+
+use std::collections::HashSet;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
+use serde::Deserialize;
+
+use super::{
+    Answer, Context, Error, Existing, Failure, GitLabTarget, Kind, MAX_PAGES, Options, Outcome,
+    Posted, Thread, next_link, parse_retry_after, retrying, root_cause, same_origin, sticky,
+};
+
+const AGENT: &str = concat!("image-budget/", env!("CARGO_PKG_VERSION"));
+
+pub(super) async fn upsert(
+    target: &GitLabTarget,
+    marker: &str,
+    body: &str,
+    options: &Options,
+) -> Result<Posted, Error> {
+    let merge_request = MergeRequest::new(target, options)?;
+    sticky(&merge_request, marker, body, options).await
+}
+
+/// A note, as `GET /projects/:id/merge_requests/:iid/notes` lists it.
+#[derive(Deserialize)]
+struct Note {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    /// Notes GitLab writes itself ("added 1 commit"); never ours.
+    #[serde(default)]
+    system: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Put,
+}
+
+struct MergeRequest<'a> {
+    target: &'a GitLabTarget,
+    options: &'a Options,
+    http: reqwest::Client,
+    /// `{api}/projects/{id}/merge_requests/{iid}/notes`.
+    notes_url: String,
+    api_url: String,
+}
+
+impl<'a> MergeRequest<'a> {
+    fn new(target: &'a GitLabTarget, options: &'a Options) -> Result<MergeRequest<'a>, Error> {
+        let api_url = target.api_url.trim().trim_end_matches('/').to_string();
+        if reqwest::Url::parse(&api_url)
+            .map(|u| !matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(true)
+        {
+            return Err(Error::config(
+                format!("`{api_url}` is not a usable GitLab API address"),
+                "set CI_API_V4_URL to https://HOST/api/v4",
+            ));
+        }
+        if target.project_id.trim().is_empty() {
+            return Err(Error::config(
+                "the GitLab project id is empty",
+                "set CI_PROJECT_ID to the project's numeric id or its path (group/project)",
+            ));
+        }
+        let mut token = HeaderValue::from_str(target.token.expose()).map_err(|_| {
+            Error::config(
+                "GITLAB_TOKEN holds characters that cannot be sent in a header",
+                "set GITLAB_TOKEN to the token alone, without spaces or newlines",
+            )
+        })?;
+        token.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert("private-token", token);
+        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::config(
+                    format!(
+                        "cannot set up the GitLab client: {}",
+                        target.token.scrub(&root_cause(&e))
+                    ),
+                    "report this as a bug of image-budget",
+                )
+            })?;
+        let notes_url = format!(
+            "{api_url}/projects/{}/merge_requests/{}/notes",
+            encode_segment(target.project_id.trim()),
+            target.mr_iid
+        );
+        Ok(MergeRequest {
+            target,
+            options,
+            http,
+            notes_url,
+            api_url,
+        })
+    }
+
+    fn thread(&self) -> String {
+        format!(
+            "GitLab merge request !{} of project {}",
+            self.target.mr_iid, self.target.project_id
+        )
+    }
+
+    fn context(&self, what: String, writes: bool) -> Context<'a> {
+        Context {
+            forge: Kind::GitLab,
+            what,
+            writes,
+            token: &self.target.token,
+            attempt: 1,
+            options: self.options,
+        }
+    }
+
+    /// One request; reqwest's timeout covers the whole exchange.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&str>,
+        context: &Context<'_>,
+    ) -> Outcome {
+        let mut request = match method {
+            Method::Get => self.http.get(url),
+            Method::Post => self.http.post(url),
+            Method::Put => self.http.put(url),
+        };
+        if let Some(body) = body {
+            let json = serde_json::json!({ "body": body }).to_string();
+            request = request.header(CONTENT_TYPE, "application/json").body(json);
+        }
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                Failure::Fail(context.timeout(url))
+            } else {
+                Failure::Fail(context.unreachable(url, &root_cause(&e)))
+            }
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let retry_after = parse_retry_after(header("retry-after"));
+        let next = match header("x-next-page").map(str::trim) {
+            Some(page) if !page.is_empty() => page
+                .parse::<u64>()
+                .ok()
+                .map(|page| format!("{}&page={page}", self.first_page())),
+            _ => header("link")
+                .and_then(next_link)
+                .and_then(|link| same_origin(&self.api_url, &link)),
+        };
+        let body = response.bytes().await.map_err(transport)?.to_vec();
+        context.judge(Answer {
+            status,
+            retry_after,
+            exhausted: None,
+            next,
+            body,
+        })
+    }
+
+    fn first_page(&self) -> String {
+        format!(
+            "{}?per_page=100&sort=asc&order_by=created_at",
+            self.notes_url
+        )
+    }
+}
+
+impl Thread for MergeRequest<'_> {
+    async fn list(&self) -> Result<Vec<Existing>, Error> {
+        let what = format!("listing the notes of {}", self.thread());
+        let mut url = self.first_page();
+        let mut seen = HashSet::new();
+        let mut notes = Vec::new();
+        for _ in 0..MAX_PAGES {
+            seen.insert(url.clone());
+            let answer = retrying(self.context(what.clone(), false), async |context| {
+                self.send(Method::Get, &url, None, context).await
+            })
+            .await?;
+            let page: Vec<Note> = serde_json::from_slice(&answer.body).map_err(|e| {
+                self.context(what.clone(), false)
+                    .malformed(&url, &format!("expected a list of notes: {e}"))
+            })?;
+            notes.extend(page.into_iter().filter(|n| !n.system).map(|n| Existing {
+                id: n.id,
+                body: n.body.unwrap_or_default(),
+            }));
+            match answer.next {
+                Some(next) if !seen.contains(&next) => url = next,
+                _ => return Ok(notes),
+            }
+        }
+        Ok(notes)
+    }
+
+    async fn update(&self, id: u64, body: &str) -> Result<Option<String>, Error> {
+        let what = format!("updating note {id} on {}", self.thread());
+        let url = format!("{}/{id}", self.notes_url);
+        let answer = retrying(self.context(what.clone(), true), async |context| {
+            self.send(Method::Put, &url, Some(body), context).await
+        })
+        .await?;
+        self.check_note(&answer, &what, &url).map(|()| None)
+    }
+
+    async fn create(&self, body: &str, attempt: u32) -> Result<Option<String>, Failure> {
+        let what = format!("adding a note to {}", self.thread());
+        let mut context = self.context(what.clone(), true);
+        context.attempt = attempt;
+        let answer = self
+            .send(Method::Post, &self.notes_url, Some(body), &context)
+            .await?;
+        self.check_note(&answer, &what, &self.notes_url)
+            .map(|()| None)
+            .map_err(Failure::Fail)
+    }
+}
+
+impl MergeRequest<'_> {
+    /// A note's JSON carries no web address; the answer is only checked.
+    fn check_note(&self, answer: &Answer, what: &str, url: &str) -> Result<(), Error> {
+        serde_json::from_slice::<Note>(&answer.body)
+            .map(|_| ())
+            .map_err(|e| {
+                self.context(what.to_string(), true)
+                    .malformed(url, &format!("expected a note: {e}"))
+            })
+    }
+}
+
+/// One path segment, percent-encoded: `group/sub/app` → `group%2Fsub%2Fapp`.
+fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_ids_are_one_segment() {
+        assert_eq!(encode_segment("42"), "42");
+        assert_eq!(encode_segment("group/sub/app"), "group%2Fsub%2Fapp");
+        assert_eq!(encode_segment("a b?#%"), "a%20b%3F%23%25");
+        assert_eq!(encode_segment("my.app_1-x~"), "my.app_1-x~");
+    }
+}

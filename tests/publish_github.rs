@@ -1,0 +1,1030 @@
+//! The sticky pull-request comment against a GitHub fake (wiremock on
+//! 127.0.0.1) that serves the REST API's documented shapes: issue comments
+//! paged with `Link` headers, `PATCH` to edit, `POST` to create, and the
+//! error bodies GitHub sends. Also where `detect` finds a pull request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use image_budget::publish::{
+    self, CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker,
+    pr_number_from_event, upsert_with,
+};
+use serde_json::{Value, json};
+use wiremock::matchers::{any, method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
+const REPO_ID: u64 = 778899;
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/github/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn options() -> Options {
+    Options {
+        timeout: Duration::from_secs(5),
+        attempts: 4,
+        first_backoff: Duration::from_millis(10),
+        max_wait: Duration::from_secs(2),
+    }
+}
+
+fn target(api_url: String) -> Forge {
+    Forge::GitHub(GitHubTarget {
+        api_url,
+        repository: "acme/api".into(),
+        number: 7,
+        token: Token::new(TOKEN),
+    })
+}
+
+/// A pull request's comments, kept in memory: listing pages them as GitHub
+/// does (`per_page`, `page`, `Link` naming `/repositories/{id}/…`), POST
+/// adds one, PATCH replaces one's body. Every request must carry the token.
+struct Fake {
+    /// Where the API lives: the server's address plus a path prefix ("" or "/api/v3").
+    base: String,
+    prefix: String,
+    /// The origin put in `Link` headers (normally `base`'s).
+    link_base: Mutex<Option<String>>,
+    comments: Mutex<Vec<Value>>,
+    next_id: AtomicU64,
+    /// Creates that land, then answer 502 anyway (a proxy timing out).
+    land_then_fail: AtomicU32,
+    /// Creates that answer 502 without landing.
+    fail_creates: AtomicU32,
+}
+
+impl Fake {
+    async fn start(prefix: &str) -> (MockServer, Arc<Fake>) {
+        let server = MockServer::start().await;
+        let fake = Arc::new(Fake {
+            base: format!("{}{prefix}", server.uri()),
+            prefix: prefix.to_string(),
+            link_base: Mutex::new(None),
+            comments: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1000),
+            land_then_fail: AtomicU32::new(0),
+            fail_creates: AtomicU32::new(0),
+        });
+        Mock::given(any())
+            .respond_with(Router(fake.clone()))
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        (server, fake)
+    }
+
+    fn comment(&self, id: u64, body: &str) -> Value {
+        let mut c = fixture("issue_comment.json");
+        c["id"] = json!(id);
+        c["node_id"] = json!(format!("IC_{id}"));
+        c["url"] = json!(format!("{}/repos/acme/api/issues/comments/{id}", self.base));
+        c["html_url"] = json!(format!(
+            "https://github.com/acme/api/pull/7#issuecomment-{id}"
+        ));
+        c["body"] = json!(body);
+        c
+    }
+
+    /// Adds comments with the given bodies, oldest first.
+    fn seed(&self, bodies: &[String]) {
+        let mut comments = self.comments.lock().unwrap();
+        for body in bodies {
+            let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+            comments.push(self.comment(id, body));
+        }
+    }
+
+    fn bodies(&self) -> Vec<(u64, String)> {
+        self.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_u64().unwrap(),
+                    c["body"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn list(&self, request: &Request) -> ResponseTemplate {
+        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let per_page: usize = query.get("per_page").map_or(30, |p| p.parse().unwrap());
+        let page: usize = query.get("page").map_or(1, |p| p.parse().unwrap());
+        let comments = self.comments.lock().unwrap();
+        let pages = comments.len().div_ceil(per_page).max(1);
+        let slice: Vec<Value> = comments
+            .iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .cloned()
+            .collect();
+        let link_base = self
+            .link_base
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| self.base.clone());
+        let at = |n: usize| {
+            format!(
+                "<{link_base}/repositories/{REPO_ID}/issues/7/comments?per_page={per_page}&page={n}>"
+            )
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(format!("{}; rel=\"prev\"", at(page - 1)));
+        }
+        if page < pages {
+            links.push(format!("{}; rel=\"next\"", at(page + 1)));
+            links.push(format!("{}; rel=\"last\"", at(pages)));
+        }
+        if page > 1 {
+            links.push(format!("{}; rel=\"first\"", at(1)));
+        }
+        let mut answer = ResponseTemplate::new(200).set_body_json(slice);
+        if !links.is_empty() {
+            answer = answer.insert_header("link", links.join(", ").as_str());
+        }
+        answer
+    }
+
+    fn create(&self, request: &Request) -> ResponseTemplate {
+        if take(&self.fail_creates) {
+            return ResponseTemplate::new(502)
+                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>");
+        }
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let comment = self.comment(id, body["body"].as_str().unwrap());
+        self.comments.lock().unwrap().push(comment.clone());
+        if take(&self.land_then_fail) {
+            return ResponseTemplate::new(502)
+                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>");
+        }
+        ResponseTemplate::new(201)
+            .insert_header("location", comment["url"].as_str().unwrap())
+            .set_body_json(comment)
+    }
+
+    fn update(&self, id: u64, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let mut comments = self.comments.lock().unwrap();
+        match comments.iter_mut().find(|c| c["id"] == json!(id)) {
+            Some(c) => {
+                c["body"] = body["body"].clone();
+                c["updated_at"] = json!("2026-11-21T10:00:00Z");
+                ResponseTemplate::new(200).set_body_json(c.clone())
+            }
+            None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+        }
+    }
+}
+
+fn take(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+struct Router(Arc<Fake>);
+
+impl Respond for Router {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let fake = &self.0;
+        let authorized = request
+            .headers
+            .get("authorization")
+            .is_some_and(|v| v == format!("Bearer {TOKEN}").as_str());
+        if !authorized {
+            return ResponseTemplate::new(401).set_body_json(fixture("error_401.json"));
+        }
+        let Some(path) = request.url.path().strip_prefix(fake.prefix.as_str()) else {
+            return ResponseTemplate::new(404).set_body_json(fixture("error_404.json"));
+        };
+        let list_paths = [
+            "/repos/acme/api/issues/7/comments".to_string(),
+            format!("/repositories/{REPO_ID}/issues/7/comments"),
+        ];
+        match (request.method.as_str(), path) {
+            ("GET", p) if list_paths.iter().any(|l| l == p) => fake.list(request),
+            ("POST", "/repos/acme/api/issues/7/comments") => fake.create(request),
+            ("PATCH", p) => match p
+                .strip_prefix("/repos/acme/api/issues/comments/")
+                .and_then(|id| id.parse().ok())
+            {
+                Some(id) => fake.update(id, request),
+                None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+            },
+            _ => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+        }
+    }
+}
+
+/// An error answer shaped like GitHub's, whose message repeats the
+/// Authorization header it received, so that a leak would show.
+struct Echo {
+    status: u16,
+    fixture: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Respond for Echo {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut body = fixture(self.fixture);
+        let sent = request
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let message = body["message"].as_str().unwrap_or_default().to_string();
+        body["message"] = json!(format!("{message} (request authorization: {sent})"));
+        let mut answer = ResponseTemplate::new(self.status).set_body_json(body);
+        for (name, value) in &self.headers {
+            answer = answer.insert_header(*name, value.as_str());
+        }
+        answer
+    }
+}
+
+fn echo(status: u16, fixture: &'static str) -> Echo {
+    Echo {
+        status,
+        fixture,
+        headers: Vec::new(),
+    }
+}
+
+fn assert_no_token(error: &Error) {
+    let shown = format!("{error}\n{error:?}");
+    assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
+    assert!(
+        !shown.contains("ghs_16C7"),
+        "part of the token leaked: {shown}"
+    );
+}
+
+fn body(text: &str) -> String {
+    format!("{}\n{text}", marker("default"))
+}
+
+async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == verb)
+        .collect()
+}
+
+#[tokio::test]
+async fn updates_the_marked_comment_found_on_page_three() {
+    let (server, fake) = Fake::start("").await;
+    let mut bodies: Vec<String> = (0..250).map(|i| format!("comment {i}")).collect();
+    bodies[230] = body("old report");
+    fake.seed(&bodies);
+    let marked_id = fake.bodies()[230].0;
+
+    let posted = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("new report"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(
+        posted,
+        Posted::Updated {
+            url: Some(format!(
+                "https://github.com/acme/api/pull/7#issuecomment-{marked_id}"
+            ))
+        }
+    );
+    let after = fake.bodies();
+    assert_eq!(after.len(), 250);
+    assert_eq!(after[230], (marked_id, body("new report")));
+    let gets = requests(&server, "GET").await;
+    assert_eq!(gets.len(), 3, "three pages listed");
+    assert_eq!(gets[0].url.path(), "/repos/acme/api/issues/7/comments");
+    assert_eq!(gets[0].url.query(), Some("per_page=100"));
+    assert_eq!(
+        gets[2].url.path(),
+        format!("/repositories/{REPO_ID}/issues/7/comments")
+    );
+    assert_eq!(gets[2].url.query(), Some("per_page=100&page=3"));
+    for get in &gets {
+        assert_eq!(
+            get.headers["authorization"],
+            format!("Bearer {TOKEN}").as_str()
+        );
+    }
+    assert_eq!(requests(&server, "PATCH").await.len(), 1);
+    assert!(requests(&server, "POST").await.is_empty(), "never created");
+}
+
+#[tokio::test]
+async fn creates_a_comment_when_none_has_the_marker() {
+    let (server, fake) = Fake::start("").await;
+    fake.seed(&[
+        "LGTM".to_string(),
+        format!("{}\nanother config's report", marker("other")),
+        "<!-- image-budget:default2 -->\nnot ours either".to_string(),
+    ]);
+
+    let posted = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("report"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    let after = fake.bodies();
+    assert_eq!(after.len(), 4);
+    assert_eq!(after[3].1, body("report"));
+    assert_eq!(
+        posted,
+        Posted::Created {
+            url: Some(format!(
+                "https://github.com/acme/api/pull/7#issuecomment-{}",
+                after[3].0
+            ))
+        }
+    );
+    let posts = requests(&server, "POST").await;
+    assert_eq!(posts.len(), 1);
+    let sent: Value = serde_json::from_slice(&posts[0].body).unwrap();
+    assert_eq!(sent, json!({ "body": body("report") }));
+    assert!(requests(&server, "PATCH").await.is_empty());
+}
+
+#[tokio::test]
+async fn two_upserts_leave_exactly_one_comment_with_the_second_body() {
+    let (server, fake) = Fake::start("").await;
+    fake.seed(&["LGTM".to_string()]);
+    let forge = target(server.uri());
+
+    let first = upsert_with(&forge, "default", &body("first"), &options())
+        .await
+        .unwrap();
+    let second = upsert_with(&forge, "default", &body("second"), &options())
+        .await
+        .unwrap();
+
+    assert!(matches!(first, Posted::Created { .. }), "{first:?}");
+    assert!(matches!(second, Posted::Updated { .. }), "{second:?}");
+    let marked: Vec<_> = fake
+        .bodies()
+        .into_iter()
+        .filter(|(_, b)| b.contains(&marker("default")))
+        .collect();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(marked[0].1, body("second"));
+}
+
+#[tokio::test]
+async fn a_body_without_its_marker_gets_it_on_the_first_line() {
+    let (server, fake) = Fake::start("").await;
+    let forge = target(server.uri());
+    upsert_with(&forge, "api", "## Image sizes", &options())
+        .await
+        .unwrap();
+    upsert_with(&forge, "api", "## Image sizes, again", &options())
+        .await
+        .unwrap();
+    let after = fake.bodies();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        after[0].1,
+        "<!-- image-budget:api -->\n## Image sizes, again"
+    );
+}
+
+#[tokio::test]
+async fn the_newest_of_several_marked_comments_is_updated_and_the_rest_left() {
+    let (server, fake) = Fake::start("").await;
+    fake.seed(&[
+        body("older duplicate"),
+        "LGTM".into(),
+        body("newer duplicate"),
+    ]);
+    let before = fake.bodies();
+
+    upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
+        .await
+        .unwrap();
+
+    let after = fake.bodies();
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[0], before[0], "the older duplicate is left alone");
+    assert_eq!(after[2], (before[2].0, body("fresh")));
+}
+
+#[tokio::test]
+async fn enterprise_server_keeps_the_api_v3_path() {
+    let (server, fake) = Fake::start("/api/v3").await;
+    let mut bodies: Vec<String> = (0..150).map(|i| format!("comment {i}")).collect();
+    bodies[120] = body("old");
+    fake.seed(&bodies);
+
+    let posted = upsert_with(
+        &target(format!("{}/api/v3/", server.uri())),
+        "default",
+        &body("new"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    assert_eq!(fake.bodies()[120].1, body("new"));
+    let all = server.received_requests().await.unwrap();
+    assert_eq!(all.len(), 3, "two pages, one edit");
+    for request in &all {
+        assert!(
+            request.url.path().starts_with("/api/v3/"),
+            "{} {}",
+            request.method,
+            request.url
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_next_page_link_to_another_host_is_fetched_from_the_api_host() {
+    let (server, fake) = Fake::start("").await;
+    *fake.link_base.lock().unwrap() = Some("http://internal-name.invalid:8080".into());
+    let mut bodies: Vec<String> = (0..120).map(|i| format!("comment {i}")).collect();
+    bodies[110] = body("old");
+    fake.seed(&bodies);
+
+    let posted = upsert_with(&target(server.uri()), "default", &body("new"), &options())
+        .await
+        .unwrap();
+
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    assert_eq!(requests(&server, "GET").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_create_that_landed_but_answered_502_is_edited_not_repeated() {
+    let (server, fake) = Fake::start("").await;
+    fake.land_then_fail.store(1, Ordering::SeqCst);
+
+    let posted = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("report"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    let after = fake.bodies();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].1, body("report"));
+}
+
+#[tokio::test]
+async fn a_create_that_failed_with_502_is_tried_again_after_listing() {
+    let (server, fake) = Fake::start("").await;
+    fake.fail_creates.store(2, Ordering::SeqCst);
+
+    let posted = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("report"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    assert!(matches!(posted, Posted::Created { .. }), "{posted:?}");
+    assert_eq!(fake.bodies().len(), 1);
+    assert_eq!(requests(&server, "POST").await.len(), 3);
+    assert_eq!(
+        requests(&server, "GET").await.len(),
+        3,
+        "listed before each create"
+    );
+}
+
+// --- errors -------------------------------------------------------------
+
+async fn failing(verb: &str, responder: Echo) -> (MockServer, Arc<Fake>) {
+    let (server, fake) = Fake::start("").await;
+    Mock::given(method(verb))
+        .respond_with(responder)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    (server, fake)
+}
+
+async fn upsert_err(server: &MockServer) -> Error {
+    let error = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("report"),
+        &options(),
+    )
+    .await
+    .unwrap_err();
+    assert_no_token(&error);
+    error
+}
+
+#[tokio::test]
+async fn unauthorized_401_says_the_token_is_wrong() {
+    let (server, _) = failing("GET", echo(401, "error_401.json")).await;
+    let error = upsert_err(&server).await;
+    assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
+    assert!(!error.is_read_only());
+    let text = error.to_string();
+    assert!(text.contains("Bad credentials"), "{text}");
+    assert!(text.contains("wrong or expired"), "{text}");
+    assert!(text.contains("GITHUB_TOKEN"), "{text}");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "not retried"
+    );
+}
+
+#[tokio::test]
+async fn forbidden_403_on_create_is_the_read_only_fork_token() {
+    let (server, _) = failing("POST", echo(403, "error_403_read_only.json")).await;
+    let error = upsert_err(&server).await;
+    assert!(error.is_read_only(), "{error:?}");
+    let text = error.to_string();
+    assert!(
+        text.contains("Resource not accessible by integration"),
+        "{text}"
+    );
+    assert!(text.contains("fork"), "{text}");
+    assert!(text.contains("budget publish"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert_eq!(requests(&server, "POST").await.len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn not_found_404_on_create_or_update_is_read_only() {
+    let (server, _) = failing("POST", echo(404, "error_404.json")).await;
+    assert!(upsert_err(&server).await.is_read_only());
+
+    let (server, fake) = failing("PATCH", echo(404, "error_404.json")).await;
+    fake.seed(&[body("old")]);
+    let error = upsert_err(&server).await;
+    assert!(error.is_read_only(), "{error:?}");
+    assert!(error.to_string().contains("updating comment"), "{error}");
+}
+
+#[tokio::test]
+async fn not_found_404_on_listing_is_not_read_only() {
+    let (server, _) = failing("GET", echo(404, "error_404.json")).await;
+    let error = upsert_err(&server).await;
+    assert!(
+        matches!(error, Error::NotVisible { status: 404, .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_read_only());
+    assert!(error.to_string().contains("GITHUB_REPOSITORY"), "{error}");
+    assert!(requests(&server, "POST").await.is_empty());
+}
+
+#[tokio::test]
+async fn unprocessable_422_quotes_githubs_reason() {
+    let (server, _) = failing("POST", echo(422, "error_422.json")).await;
+    let error = upsert_err(&server).await;
+    assert!(
+        matches!(error, Error::Unprocessable { status: 422, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("body is too long"), "{error}");
+}
+
+#[tokio::test]
+async fn rate_limited_429_waits_retry_after_then_succeeds() {
+    let (server, fake) = Fake::start("").await;
+    Mock::given(method("GET"))
+        .respond_with(Echo {
+            status: 429,
+            fixture: "error_429.json",
+            headers: vec![("retry-after", "1".into())],
+        })
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let posted = upsert_with(
+        &target(server.uri()),
+        "default",
+        &body("report"),
+        &options(),
+    )
+    .await
+    .unwrap();
+
+    assert!(matches!(posted, Posted::Created { .. }), "{posted:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+    assert_eq!(fake.bodies().len(), 1);
+}
+
+#[tokio::test]
+async fn rate_limited_429_every_time_gives_up_after_the_attempts() {
+    let (server, _) = failing(
+        "GET",
+        Echo {
+            status: 429,
+            fixture: "error_429.json",
+            headers: vec![("retry-after", "0".into())],
+        },
+    )
+    .await;
+    let error = upsert_err(&server).await;
+    assert!(
+        matches!(error, Error::RateLimited { attempts: 4, .. }),
+        "{error:?}"
+    );
+    assert_eq!(requests(&server, "GET").await.len(), 4);
+}
+
+#[tokio::test]
+async fn secondary_rate_limit_403_is_not_taken_for_a_read_only_token() {
+    // Retry-After longer than the pipeline should stall: fail at once.
+    let (server, _) = failing(
+        "POST",
+        Echo {
+            status: 403,
+            fixture: "error_403_secondary_rate_limit.json",
+            headers: vec![("retry-after", "60".into())],
+        },
+    )
+    .await;
+    let started = Instant::now();
+    let error = upsert_err(&server).await;
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+    assert!(!error.is_read_only());
+    assert!(error.to_string().contains("60s"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "did not wait a minute"
+    );
+    assert_eq!(requests(&server, "POST").await.len(), 1);
+
+    // The primary limit spent: x-ratelimit-remaining 0, reset in an hour.
+    let reset = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600)
+        .to_string();
+    let (server, _) = failing(
+        "GET",
+        Echo {
+            status: 403,
+            fixture: "error_429.json",
+            headers: vec![
+                ("x-ratelimit-limit", "5000".into()),
+                ("x-ratelimit-remaining", "0".into()),
+                ("x-ratelimit-reset", reset),
+            ],
+        },
+    )
+    .await;
+    let error = upsert_err(&server).await;
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+    assert!(!error.is_read_only());
+}
+
+#[tokio::test]
+async fn server_500_every_time_fails_after_bounded_retries() {
+    let (server, _) = failing("GET", echo(500, "error_500.json")).await;
+    let error = upsert_err(&server).await;
+    assert!(
+        matches!(
+            error,
+            Error::Server {
+                status: 500,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(requests(&server, "GET").await.len(), 4);
+    assert!(error.to_string().contains("run the job again"), "{error}");
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out() {
+    let (server, _) = Fake::start("").await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .set_delay(Duration::from_secs(10)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let quick = Options {
+        timeout: Duration::from_millis(300),
+        ..options()
+    };
+    let started = Instant::now();
+    let error = upsert_with(&target(server.uri()), "default", &body("r"), &quick)
+        .await
+        .unwrap_err();
+    assert_no_token(&error);
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(error.to_string().contains("300ms"), "{error}");
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unreachable() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let error = upsert_with(
+        &target(format!("http://127.0.0.1:{port}")),
+        "default",
+        &body("r"),
+        &options(),
+    )
+    .await
+    .unwrap_err();
+    assert_no_token(&error);
+    assert!(matches!(error, Error::Unreachable { .. }), "{error:?}");
+    assert!(error.to_string().contains("GITHUB_API_URL"), "{error}");
+}
+
+#[tokio::test]
+async fn a_success_that_is_not_json_is_malformed() {
+    let (server, _) = Fake::start("").await;
+    Mock::given(method("GET"))
+        .and(path_regex("/comments$"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>captive portal</html>"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let error = upsert_err(&server).await;
+    assert!(matches!(error, Error::Malformed { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn bad_ids_and_targets_are_config_errors() {
+    let (server, _) = Fake::start("").await;
+    let error = upsert_with(&target(server.uri()), "a b", "x", &options())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+
+    let forge = Forge::GitHub(GitHubTarget {
+        api_url: server.uri(),
+        repository: "acme".into(),
+        number: 7,
+        token: Token::new(TOKEN),
+    });
+    let error = upsert_with(&forge, "default", "x", &options())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn the_token_never_shows_in_a_target() {
+    let forge = target("https://api.github.com".into());
+    let shown = format!("{forge:?}");
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+    assert_eq!(Token::new(TOKEN).to_string(), "***");
+}
+
+// --- detect -------------------------------------------------------------
+
+struct Env {
+    vars: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A GitHub Actions job for `event`, its payload from `fixture`.
+    fn actions(event: &str, fixture_name: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("event.json");
+        std::fs::write(&path, fixture(fixture_name).to_string()).unwrap();
+        let mut vars = HashMap::new();
+        for (k, v) in [
+            ("CI", "true"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", event),
+            ("GITHUB_EVENT_PATH", path.to_str().unwrap()),
+            ("GITHUB_REPOSITORY", "acme/api"),
+            ("GITHUB_API_URL", "https://api.github.com"),
+            ("GITHUB_TOKEN", TOKEN),
+        ] {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Env { vars, _dir: dir }
+    }
+
+    fn local() -> Env {
+        Env {
+            vars: HashMap::new(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn set(mut self, name: &str, value: &str) -> Env {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    fn unset(mut self, name: &str) -> Env {
+        self.vars.remove(name);
+        self
+    }
+
+    fn detect(&self, mode: CommentMode, flag: Option<&str>) -> Result<Option<Forge>, Error> {
+        let lookup = |name: &str| self.vars.get(name).cloned();
+        detect(mode, &lookup, flag.map(str::to_string))
+    }
+}
+
+fn github(api_url: &str, number: u64, token: &str) -> Option<Forge> {
+    Some(Forge::GitHub(GitHubTarget {
+        api_url: api_url.into(),
+        repository: "acme/api".into(),
+        number,
+        token: Token::new(token),
+    }))
+}
+
+#[test]
+fn detect_a_pull_request_job() {
+    let env = Env::actions("pull_request", "event_pull_request.json");
+    assert_eq!(
+        env.detect(CommentMode::Auto, None).unwrap(),
+        github("https://api.github.com", 7, TOKEN)
+    );
+    assert_eq!(
+        env.detect(CommentMode::GitHub, None).unwrap(),
+        github("https://api.github.com", 7, TOKEN)
+    );
+    let env = Env::actions("pull_request_target", "event_pull_request.json");
+    assert_eq!(
+        env.detect(CommentMode::Auto, None).unwrap(),
+        github("https://api.github.com", 7, TOKEN)
+    );
+}
+
+#[test]
+fn detect_prefers_the_flag_token_and_keeps_an_enterprise_path() {
+    let env = Env::actions("pull_request", "event_pull_request.json")
+        .set("GITHUB_API_URL", "https://ghe.example/api/v3");
+    assert_eq!(
+        env.detect(CommentMode::Auto, Some("ghp_fromflag")).unwrap(),
+        github("https://ghe.example/api/v3", 7, "ghp_fromflag")
+    );
+    // No GITHUB_API_URL: github.com.
+    let env = Env::actions("pull_request", "event_pull_request.json").unset("GITHUB_API_URL");
+    assert_eq!(
+        env.detect(CommentMode::Auto, Some("")).unwrap(),
+        github("https://api.github.com", 7, TOKEN)
+    );
+}
+
+#[test]
+fn detect_a_push_or_workflow_run_has_no_pull_request() {
+    for (event, payload) in [
+        ("push", "event_push.json"),
+        ("workflow_run", "event_workflow_run.json"),
+    ] {
+        let env = Env::actions(event, payload);
+        assert_eq!(
+            env.detect(CommentMode::Auto, None).unwrap(),
+            None,
+            "{event}"
+        );
+        let error = env.detect(CommentMode::GitHub, None).unwrap_err();
+        assert!(matches!(error, Error::Config { .. }), "{error:?}");
+        let text = error.to_string();
+        assert!(text.contains(&format!("`{event}` event")), "{text}");
+        assert!(text.contains("budget publish"), "{text}");
+        assert_no_token(&error);
+    }
+}
+
+#[test]
+fn detect_a_pull_request_job_without_a_token_names_the_variable() {
+    let env = Env::actions("pull_request", "event_pull_request.json").unset("GITHUB_TOKEN");
+    let error = env.detect(CommentMode::Auto, None).unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(text.contains("GITHUB_TOKEN"), "{text}");
+    assert!(text.contains("--github-token"), "{text}");
+    assert!(text.contains("acme/api#7"), "{text}");
+    let env = env.set("GITHUB_TOKEN", "  ");
+    assert!(
+        env.detect(CommentMode::Auto, None).is_err(),
+        "a blank token is none"
+    );
+}
+
+#[test]
+fn detect_a_broken_event_payload_is_an_error() {
+    let env = Env::actions("pull_request", "event_push.json");
+    let error = env.detect(CommentMode::Auto, None).unwrap_err();
+    assert!(error.to_string().contains("pull_request.number"), "{error}");
+    let env = Env::actions("pull_request", "event_pull_request.json")
+        .set("GITHUB_EVENT_PATH", "/nonexistent/event.json");
+    let error = env.detect(CommentMode::Auto, None).unwrap_err();
+    assert!(
+        error.to_string().contains("/nonexistent/event.json"),
+        "{error}"
+    );
+    let env = Env::actions("pull_request", "event_pull_request.json").unset("GITHUB_REPOSITORY");
+    let error = env.detect(CommentMode::Auto, None).unwrap_err();
+    assert!(error.to_string().contains("GITHUB_REPOSITORY"), "{error}");
+}
+
+#[test]
+fn detect_a_local_run_posts_nowhere_unless_forced() {
+    let env = Env::local();
+    assert_eq!(env.detect(CommentMode::Auto, None).unwrap(), None);
+    assert_eq!(env.detect(CommentMode::Off, Some(TOKEN)).unwrap(), None);
+    let error = env.detect(CommentMode::GitHub, Some(TOKEN)).unwrap_err();
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    assert!(error.to_string().contains("GITHUB_EVENT_NAME"), "{error}");
+    assert_no_token(&error);
+    // A stray GITHUB_ACTIONS=false is not a job.
+    let env =
+        Env::actions("pull_request", "event_pull_request.json").set("GITHUB_ACTIONS", "false");
+    assert_eq!(env.detect(CommentMode::Auto, None).unwrap(), None);
+}
+
+#[test]
+fn detect_off_wins_inside_a_pull_request_job() {
+    let env = Env::actions("pull_request", "event_pull_request.json").unset("GITHUB_TOKEN");
+    assert_eq!(env.detect(CommentMode::Off, None).unwrap(), None);
+}
+
+#[test]
+fn pr_numbers_from_event_payloads() {
+    let text = |name| fixture(name).to_string();
+    assert_eq!(
+        pr_number_from_event(&text("event_pull_request.json")),
+        Some(7)
+    );
+    assert_eq!(
+        pr_number_from_event(&text("event_workflow_run.json")),
+        Some(7)
+    );
+    // GitHub leaves `pull_requests` empty for a pull request from a fork.
+    assert_eq!(
+        pr_number_from_event(&text("event_workflow_run_fork.json")),
+        None
+    );
+    assert_eq!(pr_number_from_event(&text("event_push.json")), None);
+    assert_eq!(pr_number_from_event("not json"), None);
+}
+
+#[test]
+fn comment_mode_values_on_the_command_line() {
+    use clap::ValueEnum;
+    let names: Vec<String> = CommentMode::value_variants()
+        .iter()
+        .map(|m| m.to_possible_value().unwrap().get_name().to_string())
+        .collect();
+    assert_eq!(names, ["auto", "github", "gitlab", "off"]);
+    assert_eq!(
+        CommentMode::from_str("github", false).unwrap(),
+        CommentMode::GitHub
+    );
+    assert_eq!(CommentMode::default(), CommentMode::Auto);
+    let _ = publish::upsert; // the default-options entry point exists
+}
