@@ -1,4 +1,5 @@
-//! Tests of the pull-request comment.
+//! Tests of the renderers CI systems and pull requests read: the comment,
+//! JUnit, GitLab metrics and GitHub annotations.
 
 use super::comment::{self, Cause, LayerDiff, MAX_COMMENT_CHARS};
 use super::*;
@@ -621,4 +622,171 @@ fn a_small_report_keeps_everything() {
     assert!(!body.contains("omitted"), "{body}");
     assert_no_injection(&body);
     assert_tables_well_formed(&body);
+}
+
+// ------------------------------------------------------------------ junit
+
+#[test]
+fn junit_snapshot() {
+    let xml = render(&ci_sample(), Format::Junit, false);
+    insta::assert_snapshot!(xml);
+}
+
+#[test]
+fn junit_has_a_case_per_image_and_budget() {
+    let xml = render(&ci_sample(), Format::Junit, false);
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert_eq!(parsed.test_suites.len(), 1);
+    let suite = &parsed.test_suites[0];
+    assert_eq!(suite.name.as_str(), "image-budget");
+    let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+    for name in [
+        "api measured",
+        "api max-size",
+        "api max-layers",
+        "api max-growth",
+        "worker warn-growth",
+        "gone measured",
+        "gone max-size",
+        "multi (linux/arm64) max-compressed",
+    ] {
+        assert!(names.contains(&name), "{name} not in {names:?}");
+    }
+    let case = |name: &str| {
+        suite
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap()
+    };
+    assert!(matches!(
+        &case("api max-growth").status,
+        quick_junit::TestCaseStatus::NonSuccess { kind: quick_junit::NonSuccessKind::Failure, message: Some(m), .. }
+            if m.as_str().starts_with("grew by 12,400,000 bytes")
+    ));
+    assert!(matches!(
+        case("worker warn-growth").status,
+        quick_junit::TestCaseStatus::Success { .. }
+    ));
+    assert!(
+        case("worker warn-growth")
+            .system_out
+            .as_ref()
+            .unwrap()
+            .as_str()
+            .contains("warn-growth mark")
+    );
+    assert!(matches!(
+        &case("gone measured").status,
+        quick_junit::TestCaseStatus::NonSuccess { kind: quick_junit::NonSuccessKind::Error, message: Some(m), .. }
+            if m.as_str().contains("not in the local engine")
+    ));
+    // An unmeasured image never passes a budget.
+    assert!(matches!(
+        case("gone max-size").status,
+        quick_junit::TestCaseStatus::Skipped { .. }
+    ));
+    assert_eq!(parsed.failures, 2);
+    assert_eq!(parsed.errors, 1);
+}
+
+#[test]
+fn junit_escapes_hostile_text() {
+    let xml = render(&hostile_report(), Format::Junit, false);
+    assert!(!xml.contains("<img"), "{xml}");
+    assert!(!xml.contains("<!--"), "{xml}");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
+    assert!(
+        parsed.test_suites[0]
+            .test_cases
+            .iter()
+            .any(|c| c.name.as_str().starts_with("<img src=x onerror=alert(1)>"))
+    );
+}
+
+// ---------------------------------------------------------------- metrics
+
+#[test]
+fn metrics_snapshot() {
+    let text = render(&ci_sample(), Format::GitlabMetrics, false);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn metrics_omit_unknowns_and_keep_lines_parseable() {
+    let text = render(&ci_sample(), Format::GitlabMetrics, false);
+    assert!(
+        text.contains("image_budget_size_bytes{image=\"api\"} 149400000\n"),
+        "{text}"
+    );
+    assert!(text.contains("image_budget_compressed_bytes{image=\"multi\",platform=\"linux/arm64\",estimated=\"true\"} 11500000\n"), "{text}");
+    assert!(
+        !text.contains("gone"),
+        "unknown values are left out: {text}"
+    );
+    assert!(!text.contains(" 0\n"), "{text}");
+    assert!(text.ends_with("# EOF\n"));
+
+    let hostile = render(&hostile_report(), Format::GitlabMetrics, false);
+    for line in hostile.lines().filter(|l| !l.starts_with('#')) {
+        // As GitLab reads it: two words, no comment, balanced quotes.
+        assert_eq!(line.split_whitespace().count(), 2, "{line}");
+        assert!(!line.contains('#') && !line.contains('\\'), "{line}");
+        assert_eq!(line.matches('"').count() % 2, 0, "{line}");
+        let (name, value) = line.split_once(' ').unwrap();
+        assert!(name.starts_with("image_budget_"), "{line}");
+        assert!(value.parse::<u64>().is_ok(), "{line}");
+    }
+}
+
+// ----------------------------------------------------------------- github
+
+#[test]
+fn annotations_snapshot() {
+    let text = render(&ci_sample(), Format::Github, false);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn annotations_stay_one_command_per_line() {
+    let report = hostile_report();
+    let text = render(&report, Format::Github, false);
+    let expected: usize = report
+        .images
+        .iter()
+        .map(|i| i.findings.len() + usize::from(i.error.is_some()))
+        .sum();
+    assert_eq!(text.lines().count(), expected, "{text}");
+    for line in text.lines() {
+        assert!(
+            line.starts_with("::error title=image-budget ")
+                || line.starts_with("::warning title=image-budget "),
+            "{line}"
+        );
+        let (_, rest) = line.split_once(" title=").unwrap();
+        let (title, _) = rest.split_once("::").unwrap();
+        assert!(!title.contains(':') && !title.contains(','), "{line}");
+        assert!(!line.contains('\r'));
+    }
+    assert!(
+        text.lines().any(|l| l
+            == "::error title=image-budget line%0Abreak%0D%0A| injected | row |5 (linux/line%0Abreak%0D%0A| injected | row |)::size over: line%0Abreak%0D%0A| injected | row |"),
+        "{text}"
+    );
+}
+
+#[test]
+fn formats_parse_by_their_documented_names() {
+    use clap::ValueEnum;
+    for (name, format) in [
+        ("table", Format::Table),
+        ("json", Format::Json),
+        ("markdown", Format::Markdown),
+        ("junit", Format::Junit),
+        ("github", Format::Github),
+        ("gitlab-metrics", Format::GitlabMetrics),
+    ] {
+        assert_eq!(Format::from_str(name, false), Ok(format));
+    }
+    assert!(Format::from_str("comment", false).is_err());
 }

@@ -2,7 +2,10 @@
 
 pub mod comment;
 mod escape;
+pub mod github;
+pub mod junit;
 mod markdown;
+pub mod metrics;
 mod table;
 
 use crate::model::{ImageResult, Layer, Report, Severity, Status};
@@ -18,6 +21,12 @@ pub enum Format {
     Json,
     /// A markdown table, for job summaries and comments.
     Markdown,
+    /// JUnit XML: a test case per image and budget, for CI test reports.
+    Junit,
+    /// GitHub workflow annotations (::error and ::warning commands).
+    Github,
+    /// GitLab's metrics report (metrics.txt, OpenMetrics text).
+    GitlabMetrics,
 }
 
 /// Renders a report. `color` applies to the table only.
@@ -26,6 +35,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Table => table::render(report, color),
         Format::Json => json(report),
         Format::Markdown => markdown::render(report),
+        Format::Junit => junit::render(report),
+        Format::Github => github::render(report),
+        Format::GitlabMetrics => metrics::render(report),
     }
 }
 
