@@ -21,7 +21,7 @@
 //! 1. the table is drawn as it is for the job summary, but with names cut
 //!    (in the middle) at 120 characters; only if even that table does not fit
 //!    are names cut shorter, and then the budget and layers columns dropped,
-//!    step by step ([`TABLE_STEPS`]): a row is never dropped;
+//!    step by step: a row is never dropped;
 //! 2. layer sections that do not fit are left out (each kept if it fits, in
 //!    report order);
 //! 3. if the finding lines do not all fit with no layer section at all, only
@@ -48,7 +48,7 @@ use crate::model::{ImageResult, Layer, Report, Severity};
 pub const MAX_COMMENT_CHARS: usize = 65_000;
 
 /// The table drawn when the whole table fits, then narrower ones in order.
-pub const TABLE_STEPS: [TableOptions; 6] = [
+const TABLE_STEPS: [TableOptions; 6] = [
     TableOptions {
         name_max: Some(120),
         compact: false,
