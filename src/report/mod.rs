@@ -1,12 +1,18 @@
 //! Renderers: pure functions from a [`Report`] to text.
 
+pub mod comment;
+mod escape;
+pub mod github;
+pub mod junit;
 mod markdown;
+pub mod metrics;
 mod table;
 
-use crate::model::{ImageResult, Layer, Report, Status};
+use crate::model::{ImageResult, Layer, Report, Severity, Status};
 use crate::size;
 
-/// The report formats of `--format`.
+/// The report formats of `--format`. The pull-request comment is not one:
+/// the publisher renders it with [`comment::render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// A table for people (the default).
@@ -15,6 +21,12 @@ pub enum Format {
     Json,
     /// A markdown table, for job summaries and comments.
     Markdown,
+    /// JUnit XML: a test case per image and budget, for CI test reports.
+    Junit,
+    /// GitHub workflow annotations (::error and ::warning commands).
+    Github,
+    /// GitLab's metrics report (metrics.txt, OpenMetrics text).
+    GitlabMetrics,
 }
 
 /// Renders a report. `color` applies to the table only.
@@ -23,6 +35,9 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Table => table::render(report, color),
         Format::Json => json(report),
         Format::Markdown => markdown::render(report),
+        Format::Junit => junit::render(report),
+        Format::Github => github::render(report),
+        Format::GitlabMetrics => metrics::render(report),
     }
 }
 
@@ -71,14 +86,23 @@ fn largest_layers(image: &ImageResult) -> Vec<&Layer> {
     if !matches!(image.status, Status::Fail | Status::Warn) {
         return Vec::new();
     }
-    let mut layers: Vec<&Layer> = image
-        .layer_details
+    largest_layers_of(&image.layer_details, LAYERS_SHOWN)
+        .into_iter()
+        .map(|(_, layer)| layer)
+        .collect()
+}
+
+/// At most `count` of the largest layers with a known, non-zero size, each
+/// with its position (0 for the oldest), largest first; ties keep layer order.
+fn largest_layers_of(layers: &[Layer], count: usize) -> Vec<(usize, &Layer)> {
+    let mut largest: Vec<(usize, &Layer)> = layers
         .iter()
-        .filter(|l| l.size.is_some_and(|s| s > 0))
+        .enumerate()
+        .filter(|(_, l)| l.size.is_some_and(|s| s > 0))
         .collect();
-    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    layers.truncate(LAYERS_SHOWN);
-    layers
+    largest.sort_by_key(|(_, l)| std::cmp::Reverse(l.size));
+    largest.truncate(count);
+    largest
 }
 
 /// A layer for people: `40.0 MB  COPY app /app`.
@@ -159,13 +183,7 @@ fn change_cell(image: &ImageResult) -> String {
     }
     match (&image.delta, &image.baseline) {
         (Some(delta), Some(_)) => match delta.size {
-            Some(bytes) => {
-                let percent = delta
-                    .size_percent
-                    .map(|p| format!(" ({p:+.1}%)"))
-                    .unwrap_or_default();
-                format!("{}{percent}", size::human_delta(i128::from(bytes)))
-            }
+            Some(bytes) => delta_text(bytes, delta.size_percent),
             None => "?".to_string(),
         },
         _ => "new".to_string(),
@@ -200,6 +218,63 @@ fn layers_cell(image: &ImageResult) -> String {
     }
 }
 
+/// The status column of markdown tables: an icon and a word.
+fn status_icon(status: Status, new: bool) -> &'static str {
+    match status {
+        Status::Error => "❗ error",
+        _ if new => match status {
+            Status::Fail => "❌ 🆕 fail",
+            Status::Warn => "⚠️ 🆕 warn",
+            _ => "🆕 new",
+        },
+        Status::Pass => "✅ pass",
+        Status::Warn => "⚠️ warn",
+        Status::Fail => "❌ fail",
+    }
+}
+
+/// The icon of the worst status in a report, for the verdict line.
+fn worst_icon(report: &Report) -> &'static str {
+    match report.worst() {
+        Status::Pass => "✅",
+        Status::Warn => "⚠️",
+        Status::Fail => "❌",
+        Status::Error => "❗",
+    }
+}
+
+fn severity_icon(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Warn => "⚠️",
+        Severity::Fail => "❌",
+        Severity::Error => "❗",
+    }
+}
+
+/// The image whose size changed most against its baseline, either way, with
+/// the change in bytes; the first such image on a tie. None when no image
+/// has a known, non-zero change.
+fn largest_change(report: &Report) -> Option<(&ImageResult, i64)> {
+    let mut best: Option<(&ImageResult, i64)> = None;
+    for image in &report.images {
+        let Some(delta) = image.delta.as_ref().and_then(|d| d.size) else {
+            continue;
+        };
+        if delta != 0 && best.is_none_or(|(_, b)| delta.unsigned_abs() > b.unsigned_abs()) {
+            best = Some((image, delta));
+        }
+    }
+    best
+}
+
+/// A change in bytes with its percentage when known: `+12.4 MB (+9.1%)`.
+fn delta_text(bytes: i64, percent: Option<f64>) -> String {
+    let percent = percent.map(|p| format!(" ({p:+.1}%)")).unwrap_or_default();
+    format!("{}{percent}", size::human_delta(i128::from(bytes)))
+}
+
+#[cfg(test)]
+mod ci_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,545 @@
+//! The sticky pull-request (GitHub) or merge-request (GitLab) comment.
+//!
+//! The body, in order:
+//! 1. the hidden marker [`marker`] on the first line, by which the publisher
+//!    finds the comment again and edits it in place;
+//! 2. the verdict in one line, with the largest change;
+//! 3. the table (shared with `--format markdown`): one row per image;
+//! 4. per image, its error, findings and notes, one line each;
+//! 5. per image that grew (or is new and over a budget), a collapsed
+//!    `<details>` section with the layers that changed (see [`LayerDiff`]);
+//! 6. when detail had to go, a note saying how much.
+//!
+//! Everything taken from outside is escaped (see the `escape` module): it
+//! cannot break the table, open HTML, close the marker or a `<details>`
+//! block, or mention anyone.
+//!
+//! # Size
+//! GitHub refuses a body over 65,536 characters, counted as Unicode scalar
+//! values (`.chars().count()`). The body is kept at or under
+//! [`MAX_COMMENT_CHARS`], giving up detail in this order:
+//! 1. the table is drawn as it is for the job summary, but with names cut
+//!    (in the middle) at 120 characters; only if even that table does not fit
+//!    are names cut shorter, and then the budget and layers columns dropped,
+//!    step by step: a row is never dropped;
+//! 2. layer sections that do not fit are left out (each kept if it fits, in
+//!    report order);
+//! 3. if the finding lines do not all fit with no layer section at all, only
+//!    the first line of each image is kept (its error, else its worst
+//!    finding), then as many of those as fit;
+//! 4. a closing note says how many details were omitted.
+//!
+//! The verdict and every row always stay. A report too large for even the
+//! narrowest table (beyond about 1,000 images) is still rendered whole and
+//! will be over the limit: rows are never dropped.
+
+use std::fmt::Write;
+
+use super::escape;
+use super::markdown::{self, TableOptions};
+use super::{
+    delta_text, largest_change, largest_layers_of, name_cell, severity_icon, shorten_hashes, size,
+    verdict, worst_icon,
+};
+use crate::model::{ImageResult, Layer, Report, Severity};
+
+/// The most characters a comment body may have: GitHub's limit is 65,536;
+/// the rest is a safety margin.
+pub const MAX_COMMENT_CHARS: usize = 65_000;
+
+/// The table drawn when the whole table fits, then narrower ones in order.
+const TABLE_STEPS: [TableOptions; 6] = [
+    TableOptions {
+        name_max: Some(120),
+        compact: false,
+    },
+    TableOptions {
+        name_max: Some(48),
+        compact: false,
+    },
+    TableOptions {
+        name_max: Some(32),
+        compact: false,
+    },
+    TableOptions {
+        name_max: Some(24),
+        compact: true,
+    },
+    TableOptions {
+        name_max: Some(16),
+        compact: true,
+    },
+    TableOptions {
+        name_max: Some(10),
+        compact: true,
+    },
+];
+
+/// Room kept for the closing note when detail is omitted.
+const NOTE_ROOM: usize = 200;
+/// The longest image name in a finding line or a section's summary.
+const LABEL_MAX: usize = 80;
+/// The longest message (finding, error, note) in a finding line.
+const MESSAGE_MAX: usize = 600;
+/// The longest layer instruction in a layer table.
+const INSTRUCTION_MAX: usize = 160;
+/// The most added (or removed) layers listed per image; the largest are kept.
+const LAYER_ROWS: usize = 12;
+/// How many of the largest layers are shown without baseline layers.
+const LARGEST_SHOWN: usize = 5;
+
+/// The hidden marker on the first line of the comment for config `id`.
+/// The ID is reduced to ASCII letters, digits, `.`, `_` and `-` (anything
+/// else becomes `_`, an empty ID is `default`), so no ID can end the HTML
+/// comment early. The publisher searches for exactly this string.
+pub fn marker(id: &str) -> String {
+    format!("<!-- image-budget:{} -->", marker_id(id))
+}
+
+fn marker_id(id: &str) -> String {
+    let id = id.trim();
+    if id.is_empty() {
+        return "default".to_string();
+    }
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Characters as GitHub counts them for its body limit.
+pub fn comment_chars(body: &str) -> usize {
+    body.chars().count()
+}
+
+/// The comment body for `report`, with the marker for config `id`.
+pub fn render(report: &Report, id: &str) -> String {
+    let head = head(report, id);
+    let chars = comment_chars;
+    let table = TABLE_STEPS
+        .iter()
+        .map(|options| markdown::table(report, *options))
+        .find(|table| chars(&head) + chars(table) + NOTE_ROOM <= MAX_COMMENT_CHARS)
+        .unwrap_or_else(|| markdown::table(report, TABLE_STEPS[TABLE_STEPS.len() - 1]));
+    let lines: Vec<Vec<String>> = report
+        .images
+        .iter()
+        .map(|image| finding_lines(report, image))
+        .collect();
+    let sections: Vec<String> = report
+        .images
+        .iter()
+        .filter_map(|image| layer_section(report, image))
+        .collect();
+
+    let fixed = chars(&head) + chars(&table);
+    let all_lines: usize = lines.iter().flatten().map(|l| chars(l)).sum();
+    let lines_cost = |n: usize| if n == 0 { 0 } else { n + 1 };
+    let all_sections: usize = sections.iter().map(|s| chars(s)).sum();
+    let mut body = head;
+    body.push_str(&table);
+    if fixed + lines_cost(all_lines) + all_sections <= MAX_COMMENT_CHARS {
+        push_lines(&mut body, lines.iter().flatten());
+        for section in &sections {
+            body.push_str(section);
+        }
+        return body;
+    }
+
+    let room = MAX_COMMENT_CHARS.saturating_sub(fixed + NOTE_ROOM);
+    let total_lines: usize = lines.iter().map(Vec::len).sum();
+    let mut omitted = 0;
+    if lines_cost(all_lines) <= room {
+        push_lines(&mut body, lines.iter().flatten());
+        let mut left = room - lines_cost(all_lines);
+        let mut kept = Vec::new();
+        for section in &sections {
+            if chars(section) <= left {
+                left -= chars(section);
+                kept.push(section.as_str());
+            } else {
+                omitted += 1;
+            }
+        }
+        body.extend(kept);
+    } else {
+        omitted += sections.len();
+        let firsts: Vec<&String> = lines.iter().filter_map(|l| l.first()).collect();
+        let mut left = room.saturating_sub(1);
+        let mut kept = Vec::new();
+        for line in firsts {
+            if chars(line) <= left {
+                left -= chars(line);
+                kept.push(line);
+            }
+        }
+        omitted += total_lines - kept.len();
+        push_lines(&mut body, kept.into_iter());
+    }
+    if omitted > 0 {
+        let s = if omitted == 1 { "" } else { "s" };
+        let _ = write!(
+            body,
+            "\n_… {omitted} more detail{s} omitted to keep this comment under GitHub's size limit; the JSON report has them all._\n"
+        );
+    }
+    body
+}
+
+/// The marker and the verdict line, then a blank line.
+fn head(report: &Report, id: &str) -> String {
+    let mut out = marker(id);
+    out.push('\n');
+    let title = match marker_id(id).as_str() {
+        "default" => "image-budget".to_string(),
+        other => format!("image-budget ({other})"),
+    };
+    let _ = write!(
+        out,
+        "### {} {title}: {}",
+        worst_icon(report),
+        verdict(report)
+    );
+    if let Some((image, bytes)) = largest_change(report) {
+        let percent = image.delta.as_ref().and_then(|d| d.size_percent);
+        let _ = write!(
+            out,
+            " · largest change: {} {}",
+            escape::markdown_clipped(&name_cell(report, image), LABEL_MAX),
+            delta_text(bytes, percent)
+        );
+    }
+    out.push_str("\n\n");
+    out
+}
+
+fn push_lines<'a>(body: &mut String, lines: impl Iterator<Item = &'a String>) {
+    let mut first = true;
+    for line in lines {
+        if first {
+            body.push('\n');
+            first = false;
+        }
+        body.push_str(line);
+    }
+}
+
+/// An image's lines under the table, most important first: its error, its
+/// findings (errors, then failures, then warnings), then its notes.
+fn finding_lines(report: &Report, image: &ImageResult) -> Vec<String> {
+    let label = escape::markdown_clipped(&name_cell(report, image), LABEL_MAX);
+    let line = |icon: &str, text: &str| {
+        format!(
+            "- {icon} **{label}**: {}\n",
+            escape::markdown_clipped(text, MESSAGE_MAX)
+        )
+    };
+    let mut lines = Vec::new();
+    if let Some(error) = &image.error {
+        lines.push(line("❗", error));
+    }
+    let mut findings: Vec<_> = image.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for finding in findings {
+        lines.push(line(severity_icon(finding.severity), &finding.message));
+    }
+    for note in &image.notes {
+        lines.push(line("ℹ️", note));
+    }
+    lines
+}
+
+/// Why an image's layers differ from its baseline's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The first layer differs: the image is built on another base image
+    /// (or another version of it).
+    BaseImage,
+    /// The first `shared` layers are the baseline's, in order; the layers
+    /// after them differ: the image's own layers changed.
+    OwnLayers { shared: usize },
+    /// The same layers, by digest, as the baseline.
+    Same,
+}
+
+/// An image's layers against its baseline's, matched by digest.
+///
+/// The rule, on the two layer lists (oldest first):
+/// - a layer whose digest is also among the baseline's layers is
+///   unchanged, wherever it sits (each baseline layer matches once, so
+///   repeated digests such as empty layers pair up one to one);
+/// - an image layer left unmatched was added; a baseline layer left
+///   unmatched was removed;
+/// - the cause looks at the longest common prefix of the two digest lists:
+///   when nothing was added or removed, [`Cause::Same`]; otherwise, when the
+///   prefix is empty (the first layers differ), [`Cause::BaseImage`]: "the
+///   base image changed"; when it is not empty, [`Cause::OwnLayers`]: the
+///   first `shared` layers are intact and "own layers changed" after them.
+///
+/// Layer lists do not say where the base ends, so a base image that keeps
+/// its first layer and changes later ones reads as own layers changed; the
+/// comment says which layer is the first to differ, so a reader can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerDiff<'a> {
+    pub cause: Cause,
+    /// Layers only in the image, with their position (0 for the oldest).
+    pub added: Vec<(usize, &'a Layer)>,
+    /// Layers only in the baseline, with their position in the baseline.
+    pub removed: Vec<(usize, &'a Layer)>,
+    /// Layers in both.
+    pub unchanged: Vec<&'a Layer>,
+}
+
+impl<'a> LayerDiff<'a> {
+    pub fn new(image: &'a [Layer], baseline: &'a [Layer]) -> LayerDiff<'a> {
+        let shared = image
+            .iter()
+            .zip(baseline)
+            .take_while(|(a, b)| a.digest == b.digest)
+            .count();
+        let mut unmatched: Vec<Option<&Layer>> = baseline.iter().map(Some).collect();
+        let mut added = Vec::new();
+        let mut unchanged = Vec::new();
+        for (i, layer) in image.iter().enumerate() {
+            let found = unmatched
+                .iter_mut()
+                .find(|slot| slot.is_some_and(|b| b.digest == layer.digest));
+            match found {
+                Some(slot) => {
+                    *slot = None;
+                    unchanged.push(layer);
+                }
+                None => added.push((i, layer)),
+            }
+        }
+        let removed: Vec<(usize, &Layer)> = unmatched
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.map(|layer| (i, layer)))
+            .collect();
+        let cause = if added.is_empty() && removed.is_empty() {
+            Cause::Same
+        } else if shared == 0 {
+            Cause::BaseImage
+        } else {
+            Cause::OwnLayers { shared }
+        };
+        LayerDiff {
+            cause,
+            added,
+            removed,
+            unchanged,
+        }
+    }
+}
+
+/// The collapsed section for an image that grew, or that is new and over a
+/// budget; None for other images and for images without layer details.
+fn layer_section(report: &Report, image: &ImageResult) -> Option<String> {
+    let delta = image.delta.as_ref().and_then(|d| d.size);
+    let grew = delta.is_some_and(|d| d > 0);
+    let new_and_over = image.baseline.is_none()
+        && image
+            .findings
+            .iter()
+            .any(|f| matches!(f.severity, Severity::Fail | Severity::Warn));
+    if !(grew || new_and_over) || image.layer_details.is_empty() {
+        return None;
+    }
+    let label = escape::html_clipped(&name_cell(report, image), LABEL_MAX);
+    let change = match delta {
+        Some(bytes) if grew => {
+            let percent = image.delta.as_ref().and_then(|d| d.size_percent);
+            format!("{} — ", delta_text(bytes, percent))
+        }
+        _ => String::new(),
+    };
+    let baseline_layers = image
+        .baseline
+        .as_ref()
+        .map(|b| b.layer_details.as_slice())
+        .filter(|layers| !layers.is_empty());
+    let mut out = String::new();
+    match baseline_layers {
+        Some(base) if grew => {
+            let diff = LayerDiff::new(&image.layer_details, base);
+            let cause = match diff.cause {
+                Cause::BaseImage => "the base image changed",
+                Cause::OwnLayers { .. } => "own layers changed",
+                Cause::Same => "same layers as the baseline",
+            };
+            let _ = write!(
+                out,
+                "\n<details><summary>{label}: {change}{cause}</summary>\n\n"
+            );
+            diff_body(&mut out, &diff, image.layer_details.len());
+        }
+        _ => {
+            let why = if image.baseline.is_some() {
+                "largest layers (the baseline has no layer list)"
+            } else {
+                "largest layers"
+            };
+            let _ = write!(
+                out,
+                "\n<details><summary>{label}: {change}{why}</summary>\n\n"
+            );
+            let largest = largest_layers_of(&image.layer_details, LARGEST_SHOWN);
+            layer_table(&mut out, largest.into_iter().map(|(i, l)| ("", i, l)));
+        }
+    }
+    out.push_str("\n</details>\n");
+    Some(out)
+}
+
+fn diff_body(out: &mut String, diff: &LayerDiff, image_layers: usize) {
+    match diff.cause {
+        Cause::BaseImage => out.push_str(
+            "The first layer differs from the baseline's: the base image changed (another base, or a new version of it).\n\n",
+        ),
+        Cause::OwnLayers { shared } => {
+            let which = if shared == 1 {
+                "Layer 1 is".to_string()
+            } else {
+                format!("Layers 1–{shared} are")
+            };
+            let _ = writeln!(
+                out,
+                "{which} the baseline's; layer {} is the first that differs: own layers changed.\n",
+                shared + 1
+            );
+        }
+        Cause::Same => out.push_str(
+            "The layers are the baseline's, by digest; the change is not in their contents.\n\n",
+        ),
+    }
+    let mut rows: Vec<(&str, usize, &Layer)> = Vec::new();
+    rows.extend(
+        keep_largest(&diff.added)
+            .into_iter()
+            .map(|(i, l)| ("🆕 added", i, l)),
+    );
+    rows.extend(
+        keep_largest(&diff.removed)
+            .into_iter()
+            .map(|(i, l)| ("➖ removed", i, l)),
+    );
+    if !rows.is_empty() {
+        layer_table(out, rows.into_iter());
+    }
+    let mut facts = Vec::new();
+    for (what, list) in [("added", &diff.added), ("removed", &diff.removed)] {
+        if list.len() > LAYER_ROWS {
+            facts.push(format!(
+                "{} smaller {what} layers are not listed",
+                list.len() - LAYER_ROWS
+            ));
+        }
+    }
+    if !diff.unchanged.is_empty() {
+        let n = diff.unchanged.len();
+        facts.push(format!(
+            "{n} of {image_layers} layers unchanged ({})",
+            sum_sizes(&diff.unchanged)
+        ));
+    }
+    if !facts.is_empty() {
+        let _ = writeln!(out, "\n{}.", capitalise(&facts.join("; ")));
+    }
+}
+
+/// The total size of layers, `?` when any is unknown.
+fn sum_sizes(layers: &[&Layer]) -> String {
+    layers
+        .iter()
+        .try_fold(0u64, |total, l| l.size.map(|s| total.saturating_add(s)))
+        .map_or_else(|| "? bytes".to_string(), size::human)
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A history entry as the Dockerfile said it: without the classic
+/// builder's `/bin/sh -c #(nop) ` (`RUN` for its bare `/bin/sh -c `), and
+/// without BuildKit's trailing `# buildkit` and the shell in its
+/// `RUN /bin/sh -c `.
+fn tidy(instruction: &str) -> String {
+    let text = instruction.trim();
+    let text = text.strip_suffix("# buildkit").unwrap_or(text).trim_end();
+    if let Some(rest) = text.strip_prefix("/bin/sh -c #(nop)") {
+        rest.trim().to_string()
+    } else if let Some(rest) = text
+        .strip_prefix("/bin/sh -c ")
+        .or_else(|| text.strip_prefix("RUN /bin/sh -c "))
+    {
+        format!("RUN {}", rest.trim())
+    } else {
+        text.to_string()
+    }
+}
+
+/// At most [`LAYER_ROWS`] of `layers`, the largest (unknown sizes last), in
+/// layer order.
+fn keep_largest<'a>(layers: &[(usize, &'a Layer)]) -> Vec<(usize, &'a Layer)> {
+    let mut kept = layers.to_vec();
+    kept.sort_by_key(|(_, l)| std::cmp::Reverse(l.size));
+    kept.truncate(LAYER_ROWS);
+    kept.sort_by_key(|(i, _)| *i);
+    kept
+}
+
+/// A table of layers: what happened to it, its number (1 for the oldest),
+/// its size, and the instruction that made it.
+fn layer_table<'a>(out: &mut String, rows: impl Iterator<Item = (&'a str, usize, &'a Layer)>) {
+    let rows: Vec<_> = rows.collect();
+    let marked = rows.iter().any(|(mark, _, _)| !mark.is_empty());
+    if marked {
+        out.push_str("| | Layer | Size | Instruction |\n|---|--:|--:|---|\n");
+    } else {
+        out.push_str("| Layer | Size | Instruction |\n|--:|--:|---|\n");
+    }
+    for (mark, index, layer) in rows {
+        let size = layer.size.map_or_else(|| "?".to_string(), size::human);
+        let instruction = layer.instruction.as_deref().map_or_else(
+            || "_unknown_".to_string(),
+            |text| escape::markdown_clipped(&shorten_hashes(&tidy(text)), INSTRUCTION_MAX),
+        );
+        let prefix = if marked {
+            format!("| {mark} ")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{prefix}| {} | {size} | {instruction} |", index + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn instructions_read_as_written() {
+        assert_eq!(
+            super::tidy("/bin/sh -c #(nop) ADD file:abc in / "),
+            "ADD file:abc in /"
+        );
+        assert_eq!(
+            super::tidy("/bin/sh -c apt-get install -y curl"),
+            "RUN apt-get install -y curl"
+        );
+        assert_eq!(super::tidy("RUN /bin/sh -c make # buildkit"), "RUN make");
+        assert_eq!(
+            super::tidy("RUN |1 A=b /bin/sh -c make"),
+            "RUN |1 A=b /bin/sh -c make"
+        );
+        assert_eq!(super::tidy("COPY a /b # buildkit"), "COPY a /b");
+    }
+}
