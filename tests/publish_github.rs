@@ -5,28 +5,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+#[path = "fakes/github.rs"]
+mod github_fake;
+
+use github_fake::{Fake, REPO_ID, TOKEN, fixture};
 use image_budget::publish::{
     self, CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker,
     pr_number_from_event, upsert_with,
 };
 use serde_json::{Value, json};
-use wiremock::matchers::{any, method, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
-const REPO_ID: u64 = 778899;
-
-fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/github/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
 
 fn options() -> Options {
     Options {
@@ -44,191 +36,6 @@ fn target(api_url: String) -> Forge {
         number: 7,
         token: Token::new(TOKEN),
     })
-}
-
-/// A pull request's comments, kept in memory: listing pages them as GitHub
-/// does (`per_page`, `page`, `Link` naming `/repositories/{id}/…`), POST
-/// adds one, PATCH replaces one's body. Every request must carry the token.
-struct Fake {
-    /// Where the API lives: the server's address plus a path prefix ("" or "/api/v3").
-    base: String,
-    prefix: String,
-    /// The origin put in `Link` headers (normally `base`'s).
-    link_base: Mutex<Option<String>>,
-    comments: Mutex<Vec<Value>>,
-    next_id: AtomicU64,
-    /// Creates that land, then answer 502 anyway (a proxy timing out).
-    land_then_fail: AtomicU32,
-    /// Creates that answer 502 without landing.
-    fail_creates: AtomicU32,
-}
-
-impl Fake {
-    async fn start(prefix: &str) -> (MockServer, Arc<Fake>) {
-        let server = MockServer::start().await;
-        let fake = Arc::new(Fake {
-            base: format!("{}{prefix}", server.uri()),
-            prefix: prefix.to_string(),
-            link_base: Mutex::new(None),
-            comments: Mutex::new(Vec::new()),
-            next_id: AtomicU64::new(1000),
-            land_then_fail: AtomicU32::new(0),
-            fail_creates: AtomicU32::new(0),
-        });
-        Mock::given(any())
-            .respond_with(Router(fake.clone()))
-            .with_priority(10)
-            .mount(&server)
-            .await;
-        (server, fake)
-    }
-
-    fn comment(&self, id: u64, body: &str) -> Value {
-        let mut c = fixture("issue_comment.json");
-        c["id"] = json!(id);
-        c["node_id"] = json!(format!("IC_{id}"));
-        c["url"] = json!(format!("{}/repos/acme/api/issues/comments/{id}", self.base));
-        c["html_url"] = json!(format!(
-            "https://github.com/acme/api/pull/7#issuecomment-{id}"
-        ));
-        c["body"] = json!(body);
-        c
-    }
-
-    /// Adds comments with the given bodies, oldest first.
-    fn seed(&self, bodies: &[String]) {
-        let mut comments = self.comments.lock().unwrap();
-        for body in bodies {
-            let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-            comments.push(self.comment(id, body));
-        }
-    }
-
-    fn bodies(&self) -> Vec<(u64, String)> {
-        self.comments
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["id"].as_u64().unwrap(),
-                    c["body"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn list(&self, request: &Request) -> ResponseTemplate {
-        let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
-        let per_page: usize = query.get("per_page").map_or(30, |p| p.parse().unwrap());
-        let page: usize = query.get("page").map_or(1, |p| p.parse().unwrap());
-        let comments = self.comments.lock().unwrap();
-        let pages = comments.len().div_ceil(per_page).max(1);
-        let slice: Vec<Value> = comments
-            .iter()
-            .skip((page - 1) * per_page)
-            .take(per_page)
-            .cloned()
-            .collect();
-        let link_base = self
-            .link_base
-            .lock()
-            .unwrap()
-            .clone()
-            .unwrap_or_else(|| self.base.clone());
-        let at = |n: usize| {
-            format!(
-                "<{link_base}/repositories/{REPO_ID}/issues/7/comments?per_page={per_page}&page={n}>"
-            )
-        };
-        let mut links = Vec::new();
-        if page > 1 {
-            links.push(format!("{}; rel=\"prev\"", at(page - 1)));
-        }
-        if page < pages {
-            links.push(format!("{}; rel=\"next\"", at(page + 1)));
-            links.push(format!("{}; rel=\"last\"", at(pages)));
-        }
-        if page > 1 {
-            links.push(format!("{}; rel=\"first\"", at(1)));
-        }
-        let mut answer = ResponseTemplate::new(200).set_body_json(slice);
-        if !links.is_empty() {
-            answer = answer.insert_header("link", links.join(", ").as_str());
-        }
-        answer
-    }
-
-    fn create(&self, request: &Request) -> ResponseTemplate {
-        if take(&self.fail_creates) {
-            return ResponseTemplate::new(502)
-                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>");
-        }
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let comment = self.comment(id, body["body"].as_str().unwrap());
-        self.comments.lock().unwrap().push(comment.clone());
-        if take(&self.land_then_fail) {
-            return ResponseTemplate::new(502)
-                .set_body_string("<html><body><h1>502 Bad Gateway</h1></body></html>");
-        }
-        ResponseTemplate::new(201)
-            .insert_header("location", comment["url"].as_str().unwrap())
-            .set_body_json(comment)
-    }
-
-    fn update(&self, id: u64, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let mut comments = self.comments.lock().unwrap();
-        match comments.iter_mut().find(|c| c["id"] == json!(id)) {
-            Some(c) => {
-                c["body"] = body["body"].clone();
-                c["updated_at"] = json!("2026-11-21T10:00:00Z");
-                ResponseTemplate::new(200).set_body_json(c.clone())
-            }
-            None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
-        }
-    }
-}
-
-fn take(counter: &AtomicU32) -> bool {
-    counter
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-}
-
-struct Router(Arc<Fake>);
-
-impl Respond for Router {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let fake = &self.0;
-        let authorized = request
-            .headers
-            .get("authorization")
-            .is_some_and(|v| v == format!("Bearer {TOKEN}").as_str());
-        if !authorized {
-            return ResponseTemplate::new(401).set_body_json(fixture("error_401.json"));
-        }
-        let Some(path) = request.url.path().strip_prefix(fake.prefix.as_str()) else {
-            return ResponseTemplate::new(404).set_body_json(fixture("error_404.json"));
-        };
-        let list_paths = [
-            "/repos/acme/api/issues/7/comments".to_string(),
-            format!("/repositories/{REPO_ID}/issues/7/comments"),
-        ];
-        match (request.method.as_str(), path) {
-            ("GET", p) if list_paths.iter().any(|l| l == p) => fake.list(request),
-            ("POST", "/repos/acme/api/issues/7/comments") => fake.create(request),
-            ("PATCH", p) => match p
-                .strip_prefix("/repos/acme/api/issues/comments/")
-                .and_then(|id| id.parse().ok())
-            {
-                Some(id) => fake.update(id, request),
-                None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
-            },
-            _ => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
-        }
-    }
 }
 
 /// An error answer shaped like GitHub's, whose message repeats the

@@ -34,6 +34,18 @@ pub fn detect(
     env: &dyn Fn(&str) -> Option<String>,
     github_token: Option<String>,
 ) -> Result<Option<Forge>, Error> {
+    detect_for(which, env, github_token, None)
+}
+
+/// [`detect`], with the pull or merge request named by the caller (`budget
+/// publish --pr N`, or a `workflow_run` event's payload) instead of the job's
+/// own event: a trusted job that posts for another run's pull request.
+pub fn detect_for(
+    which: CommentMode,
+    env: &dyn Fn(&str) -> Option<String>,
+    github_token: Option<String>,
+    number: Option<u64>,
+) -> Result<Option<Forge>, Error> {
     let var = |name: &str| {
         env(name)
             .map(|v| v.trim().to_string())
@@ -42,10 +54,10 @@ pub fn detect(
     let is_true = |name: &str| var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     match which {
         CommentMode::Off => Ok(None),
-        CommentMode::GitHub => github(&var, github_token, true),
-        CommentMode::GitLab => gitlab(&var, true),
-        CommentMode::Auto if is_true("GITHUB_ACTIONS") => github(&var, github_token, false),
-        CommentMode::Auto if is_true("GITLAB_CI") => gitlab(&var, false),
+        CommentMode::GitHub => github(&var, github_token, number, true),
+        CommentMode::GitLab => gitlab(&var, number, true),
+        CommentMode::Auto if is_true("GITHUB_ACTIONS") => github(&var, github_token, number, false),
+        CommentMode::Auto if is_true("GITLAB_CI") => gitlab(&var, number, false),
         CommentMode::Auto => Ok(None),
     }
 }
@@ -65,8 +77,47 @@ pub fn pr_number_from_event(json: &str) -> Option<u64> {
 fn github(
     var: &dyn Fn(&str) -> Option<String>,
     github_token: Option<String>,
+    number: Option<u64>,
     forced: bool,
 ) -> Result<Option<Forge>, Error> {
+    let number = match number {
+        Some(n) => n,
+        None => match pull_request_of_job(var, forced)? {
+            Some(n) => n,
+            None => return Ok(None),
+        },
+    };
+    let repository = var("GITHUB_REPOSITORY").ok_or_else(|| {
+        Error::config(
+            "GITHUB_REPOSITORY is not set",
+            "set GITHUB_REPOSITORY to owner/name (GitHub Actions sets it in every job)",
+        )
+    })?;
+    let api_url = var("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
+    let token = github_token
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| var("GITHUB_TOKEN"))
+        .ok_or_else(|| {
+            Error::config(
+                format!("no token to comment on pull request {repository}#{number}"),
+                "set GITHUB_TOKEN in the step's env (`GITHUB_TOKEN: ${{ github.token }}`), or pass --github-token",
+            )
+        })?;
+    Ok(Some(Forge::GitHub(GitHubTarget {
+        api_url: api_url.trim_end_matches('/').to_string(),
+        repository,
+        number,
+        token: Token::new(token),
+    })))
+}
+
+/// The pull request this job runs for, from its event payload; `Ok(None)`
+/// when it runs for none (and the forge was not forced).
+fn pull_request_of_job(
+    var: &dyn Fn(&str) -> Option<String>,
+    forced: bool,
+) -> Result<Option<u64>, Error> {
     let Some(event) = var("GITHUB_EVENT_NAME") else {
         return if forced {
             Err(Error::config(
@@ -103,39 +154,23 @@ fn github(
             hint_event,
         )
     })?;
-    let number = pr_number_from_event(&text).ok_or_else(|| {
+    pr_number_from_event(&text).map(Some).ok_or_else(|| {
         Error::config(
             format!("the event payload `{path}` has no pull_request.number"),
             hint_event,
         )
-    })?;
-    let repository = var("GITHUB_REPOSITORY").ok_or_else(|| {
-        Error::config(
-            "GITHUB_REPOSITORY is not set",
-            "set GITHUB_REPOSITORY to owner/name (GitHub Actions sets it in every job)",
-        )
-    })?;
-    let api_url = var("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API.to_string());
-    let token = github_token
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .or_else(|| var("GITHUB_TOKEN"))
-        .ok_or_else(|| {
-            Error::config(
-                format!("no token to comment on pull request {repository}#{number}"),
-                "set GITHUB_TOKEN in the step's env (`GITHUB_TOKEN: ${{ github.token }}`), or pass --github-token",
-            )
-        })?;
-    Ok(Some(Forge::GitHub(GitHubTarget {
-        api_url: api_url.trim_end_matches('/').to_string(),
-        repository,
-        number,
-        token: Token::new(token),
-    })))
+    })
 }
 
-fn gitlab(var: &dyn Fn(&str) -> Option<String>, forced: bool) -> Result<Option<Forge>, Error> {
-    let Some(iid) = var("CI_MERGE_REQUEST_IID") else {
+fn gitlab(
+    var: &dyn Fn(&str) -> Option<String>,
+    number: Option<u64>,
+    forced: bool,
+) -> Result<Option<Forge>, Error> {
+    let iid = number
+        .map(|n| n.to_string())
+        .or_else(|| var("CI_MERGE_REQUEST_IID"));
+    let Some(iid) = iid else {
         return if forced {
             Err(Error::config(
                 "--comment gitlab needs a merge-request pipeline, but CI_MERGE_REQUEST_IID is not set",

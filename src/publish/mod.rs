@@ -18,7 +18,7 @@ mod gitlab;
 
 use std::time::Duration;
 
-pub use detect::{CommentMode, detect, pr_number_from_event};
+pub use detect::{CommentMode, detect, detect_for, pr_number_from_event};
 
 /// The longest comment id (`<!-- image-budget:ID -->`).
 const MAX_ID_LEN: usize = 64;
