@@ -6,12 +6,16 @@ use std::path::Path;
 
 use crate::baseline::{self, BaselineReport, Finder};
 use crate::check;
-use crate::cli::{CheckArgs, Cli, Command, InitArgs, MergeArgs, ReportArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, CommentArgs, InitArgs, MergeArgs, PublishArgs, ReportArgs,
+};
 use crate::config;
 use crate::init;
 use crate::measure::{Measurement, Options, Sources};
 use crate::model::Report;
 use crate::model::Status;
+use crate::publish::{self, Posted};
+use crate::report::comment;
 use crate::report::{self, Format};
 use crate::saved;
 
@@ -33,6 +37,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Init(args) => run_init(args).await,
         Command::Report(args) => run_report(args),
         Command::Merge(args) => run_merge(args),
+        Command::Publish(args) => run_publish(args).await,
     };
     outcome.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -75,7 +80,78 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         use_color(args.format, args.output.is_some()),
     );
     write_report(&text, args.output.as_deref())?;
+    // The report is out and the verdict is kept: a comment that cannot be
+    // posted is a warning, never a different exit status.
+    let body = comment::render(&report, &args.comment.comment_id);
+    write_step_summary(&body);
+    if let Err(warning) = post(&body, &args.comment, None).await {
+        eprintln!("warning: {warning}");
+    }
     Ok(exit_for(&report, args.no_fail))
+}
+
+/// Appends the comment to the GitHub Actions job summary, when there is one.
+fn write_step_summary(body: &str) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{body}"));
+    if let Err(e) = appended {
+        eprintln!(
+            "warning: cannot write the job summary `{}`: {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}
+
+/// Posts (or edits) the sticky comment where the pipeline runs. `Ok` also
+/// when there is nowhere to post (a local run, `--comment off`).
+async fn post(body: &str, args: &CommentArgs, number: Option<u64>) -> Result<bool, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let Some(forge) = publish::detect_for(args.comment, &env, args.github_token.clone(), number)
+        .map_err(|e| format!("no comment was posted: {e}"))?
+    else {
+        return Ok(false);
+    };
+    match publish::upsert(&forge, &args.comment_id, body).await {
+        Ok(Posted::Created { url }) => {
+            eprintln!("budget: comment posted{}", at(url));
+            Ok(true)
+        }
+        Ok(Posted::Updated { url }) => {
+            eprintln!("budget: comment updated{}", at(url));
+            Ok(true)
+        }
+        Err(e) if e.is_read_only() => Err(format!(
+            "the token cannot write comments here (a pull request from a fork gets a read-only token), so the report is only in the job summary and the log: {e}\n  hint: post it from a trusted job with `budget publish report.json` (README: pull requests from forks)"
+        )),
+        Err(e) => Err(format!("the comment was not posted: {e}")),
+    }
+}
+
+fn at(url: Option<String>) -> String {
+    url.map(|u| format!(": {u}")).unwrap_or_default()
+}
+
+/// `budget publish`: the trusted half of the two-step flow. Posting is its
+/// whole job, so a failure to post is an error (exit 2).
+async fn run_publish(args: PublishArgs) -> Result<Exit, String> {
+    let report = saved::load(&args.report).map_err(|e| e.to_string())?;
+    let body = comment::render(&report, &args.comment.comment_id);
+    write_step_summary(&body);
+    let number = args.pr.or_else(|| {
+        let path = std::env::var_os("GITHUB_EVENT_PATH")?;
+        publish::pr_number_from_event(&std::fs::read_to_string(path).ok()?)
+    });
+    if post(&body, &args.comment, number).await? {
+        Ok(Exit::Pass)
+    } else {
+        Err("nowhere to post: this job is not a pull-request or merge-request pipeline\n  hint: pass --pr NUMBER (and --comment github or gitlab), or run it in the pipeline of the pull request".to_string())
+    }
 }
 
 /// The exit status a report calls for.

@@ -5,7 +5,33 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::check::Shard;
+use crate::publish::{CommentMode, is_valid_id};
 use crate::report::Format;
+
+/// Where to comment, shared by `check` and `publish`.
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// Post the report as one sticky pull/merge-request comment: auto posts only
+    /// inside a pull-request (GitHub) or merge-request (GitLab) pipeline
+    #[arg(long, value_enum, default_value_t = CommentMode::Auto)]
+    pub comment: CommentMode,
+
+    /// Tells this config's comment apart from others in the same pull request
+    #[arg(long, value_name = "ID", default_value = "default", value_parser = comment_id)]
+    pub comment_id: String,
+
+    /// The GitHub token (default: $GITHUB_TOKEN); GitLab's is $GITLAB_TOKEN
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub github_token: Option<String>,
+}
+
+fn comment_id(text: &str) -> Result<String, String> {
+    if is_valid_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err("use 1 to 64 letters, digits, `.`, `_` or `-`".to_string())
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +56,24 @@ pub enum Command {
     Report(ReportArgs),
     /// Join shard reports (`check --shard K/N --format json`) into one
     Merge(MergeArgs),
+    /// Post a saved report as the pull/merge-request comment (the trusted half
+    /// of the two-step flow for pull requests from forks)
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// A report written by `budget check --format json`
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+
+    #[command(flatten)]
+    pub comment: CommentArgs,
+
+    /// The pull (merge) request to comment on; default: the one in the job's
+    /// event (GitHub `workflow_run` events name it) or CI_MERGE_REQUEST_IID
+    #[arg(long, value_name = "NUMBER")]
+    pub pr: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +132,9 @@ pub struct CheckArgs {
     /// Check only slice K of N of the images (for CI matrices), such as 2/8
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 #[derive(Debug, Args)]
