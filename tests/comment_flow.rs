@@ -96,9 +96,28 @@ async fn a_github_pull_request_run_keeps_one_comment_with_the_latest_report() {
     assert_no_token(&first, github_fake::TOKEN);
     assert_no_token(&second, github_fake::TOKEN);
 
+    // Hostile image names reach the comment as plain text.
+    let layout = repo_root().join("examples/oci");
+    std::fs::write(
+        dir.path().join("budgets.toml"),
+        format!(
+            "[images.\"evil|<img src=x onerror=alert(1)>`x`\"]\nref = \"oci:{}:slim\"\n",
+            layout.display()
+        ),
+    )
+    .unwrap();
+    let hostile = run(dir.path(), &["check"], &env);
+    assert_exit(&hostile, 0);
+    let body = fake.bodies()[0].1.clone();
+    assert!(!body.contains("<img"), "{body}");
+    assert!(
+        body.contains("evil\\|&lt;img src=x onerror=alert(1)&gt;"),
+        "{body}"
+    );
+
     // Another config in the same pull request gets its own comment.
     let third = run(dir.path(), &["check", "--comment-id", "workers"], &env);
-    assert_exit(&third, 1);
+    assert_exit(&third, 0);
     assert_eq!(fake.bodies().len(), 2);
     assert!(
         fake.bodies()[1]
