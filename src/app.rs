@@ -73,7 +73,8 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         insecure_registries: plan.insecure_registries.clone(),
     });
     let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
-    let report = check::check(&images, &sources, &finder).await;
+    let mut report = check::check(&images, &sources, &finder).await;
+    report.commit = baseline::head_commit(&cwd, &env);
     let text = report::render(
         &report,
         args.format,
@@ -208,7 +209,9 @@ fn load_baseline_report(
                     path.display()
                 );
             }
-            report.commit = commit;
+            if commit.is_some() {
+                report.commit = commit;
+            }
             Ok(Some(report))
         }
         None => {

@@ -113,6 +113,7 @@ fn empty_row(image: &ImagePlan) -> ImageResult {
         budget: BudgetView::from(&image.budget),
         layer_details: Vec::new(),
         notes: Vec::new(),
+        history: Vec::new(),
     }
 }
 
@@ -185,6 +186,9 @@ async fn judge_one(
         wasted: None,
     });
     let verdict = judge::judge(&image.budget, &metrics, base_metrics.as_ref());
+    if let Some(b) = &baseline {
+        result.history = b.history.clone();
+    }
     result.baseline = baseline;
     result.delta = verdict.delta;
     result.status = verdict.status;

@@ -72,6 +72,19 @@ pub struct Layer {
     pub instruction: Option<String>,
 }
 
+/// How many past sizes of the default branch a report keeps per image.
+pub const HISTORY_MAX: usize = 20;
+
+/// One past size of an image on the default branch, oldest first in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// The commit the size was measured at, when known.
+    pub commit: Option<String>,
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub compressed: Option<u64>,
+}
+
 /// What a baseline measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
@@ -90,6 +103,10 @@ pub struct Baseline {
     pub layers: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_details: Vec<Layer>,
+    /// The default branch's sizes up to and including this baseline, oldest
+    /// first, at most [`HISTORY_MAX`]; it goes to the image's `history`.
+    #[serde(skip)]
+    pub history: Vec<HistoryPoint>,
 }
 
 /// The change against the baseline; null where either side is unknown.
@@ -197,6 +214,10 @@ pub struct ImageResult {
     /// Things worth knowing that are not findings (a baseline not found...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The default branch's past sizes of this image, oldest first (at most
+    /// [`HISTORY_MAX`]): carried from baseline report to baseline report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryPoint>,
 }
 
 impl ImageResult {
@@ -209,6 +230,9 @@ impl ImageResult {
 pub struct Report {
     pub schema: String,
     pub passed: bool,
+    /// The commit the report was made at, when known (CI's variables or git).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     pub images: Vec<ImageResult>,
 }
 
@@ -220,6 +244,7 @@ impl Report {
         Report {
             schema: SCHEMA.to_string(),
             passed,
+            commit: None,
             images,
         }
     }

@@ -113,6 +113,7 @@ mod tests {
                     budget: BudgetView::default(),
                     layer_details: Vec::new(),
                     notes: Vec::new(),
+                    history: Vec::new(),
                 })
                 .collect(),
         )

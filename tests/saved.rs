@@ -97,3 +97,65 @@ fn overlapping_shards_and_bad_reports_exit_2() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("cannot read report `missing.json`"));
 }
+
+/// The default branch's sizes ride from report to report: each run against
+/// the last main report keeps its history plus that report's own size.
+#[test]
+fn history_accumulates_from_baseline_report_to_baseline_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = repo_root().join("examples/oci");
+    std::fs::write(
+        dir.path().join("budgets.toml"),
+        format!("[images.slim]\nref = \"oci:{}:slim\"\n", layout.display()),
+    )
+    .unwrap();
+    let run = |sha: &str, args: &[&str]| {
+        let out = budget_env(
+            dir.path(),
+            args,
+            &[("GITHUB_SHA", sha), ("GITHUB_ACTIONS", "")],
+        );
+        assert_exit(&out, 0);
+    };
+    run(
+        "aaaaaaa1",
+        &["check", "--format", "json", "--output", "main1.json"],
+    );
+    run(
+        "bbbbbbb2",
+        &[
+            "check",
+            "--format",
+            "json",
+            "--output",
+            "main2.json",
+            "--baseline",
+            "main1.json",
+        ],
+    );
+    run(
+        "ccccccc3",
+        &[
+            "check",
+            "--format",
+            "json",
+            "--output",
+            "pr.json",
+            "--baseline",
+            "main2.json",
+        ],
+    );
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+    };
+    assert_eq!(read("main1.json")["commit"], "aaaaaaa1");
+    assert!(read("main1.json")["images"][0].get("history").is_none());
+    let pr = read("pr.json");
+    assert_eq!(pr["commit"], "ccccccc3");
+    let history = pr["images"][0]["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{history:#?}");
+    assert_eq!(history[0]["commit"], "aaaaaaa1");
+    assert_eq!(history[1]["commit"], "bbbbbbb2");
+    assert_eq!(history[1]["size"], 2_000_500);
+    assert_eq!(pr["images"][0]["baseline"]["commit"], "bbbbbbb2");
+}

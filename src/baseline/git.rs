@@ -100,6 +100,15 @@ pub fn target_branch(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> String
     "main".to_string()
 }
 
+/// The commit being checked: CI's variable, else git's HEAD; `None` outside
+/// a repository.
+pub fn head_commit(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    ["GITHUB_SHA", "CI_COMMIT_SHA"]
+        .iter()
+        .find_map(|var| env(var).filter(|v| !v.trim().is_empty()))
+        .or_else(|| git(dir, &["rev-parse", "HEAD"]).ok())
+}
+
 /// Finds the merge base of HEAD with the target branch, and its ancestors.
 pub fn ancestry(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Ancestry, Error> {
     if git(dir, &["rev-parse", "--git-dir"]).is_err() {

@@ -12,9 +12,9 @@ use tokio::sync::OnceCell;
 
 use crate::config::{ImagePlan, PlatformChoice};
 use crate::measure::Sources;
-use crate::model::Baseline;
+use crate::model::{Baseline, HistoryPoint};
 
-pub use git::{Ancestry, Error as GitError, ancestry};
+pub use git::{Ancestry, Error as GitError, ancestry, head_commit};
 pub use report::{BaselineReport, Error as ReportError};
 
 /// The spelling of the placeholder, with an optional length: `{merge-base:8}`.
@@ -181,6 +181,11 @@ impl<'a> Finder<'a> {
                     compressed: m.compressed,
                     layers: Some(m.layers),
                     layer_details: m.layer_details,
+                    history: vec![HistoryPoint {
+                        commit: commit.cloned(),
+                        size: m.size,
+                        compressed: m.compressed,
+                    }],
                 })))
             }
             Ok(_) => Ok(None),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::model::{Baseline, ImageResult, Report, Status};
+use crate::model::{Baseline, HISTORY_MAX, HistoryPoint, ImageResult, Report, Status};
 use crate::saved;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,7 @@ impl BaselineReport {
         }
         BaselineReport {
             images,
-            commit: None,
+            commit: report.commit,
         }
     }
 
@@ -64,8 +64,25 @@ impl BaselineReport {
             compressed: image.compressed,
             layers: image.layers,
             layer_details: image.layer_details.clone(),
+            history: with_point(
+                &image.history,
+                HistoryPoint {
+                    commit: self.commit.clone(),
+                    size: image.size,
+                    compressed: image.compressed,
+                },
+            ),
         })
     }
+}
+
+/// A history with one more point, oldest dropped past [`HISTORY_MAX`].
+pub fn with_point(history: &[HistoryPoint], point: HistoryPoint) -> Vec<HistoryPoint> {
+    let mut all: Vec<HistoryPoint> = history.to_vec();
+    all.push(point);
+    let excess = all.len().saturating_sub(HISTORY_MAX);
+    all.drain(..excess);
+    all
 }
 
 #[cfg(test)]
@@ -82,6 +99,21 @@ mod tests {
          "platform": null, "size": null, "compressed": null, "layers": null, "wasted": null,
          "baseline": null, "delta": null, "status": "error", "findings": [], "error": "gone"}
       ]}"#;
+
+    #[test]
+    fn history_grows_by_one_point_and_keeps_the_last_twenty() {
+        let point = |n: u64| HistoryPoint {
+            commit: Some(format!("c{n}")),
+            size: Some(n),
+            compressed: None,
+        };
+        let twenty: Vec<HistoryPoint> = (0..20).map(point).collect();
+        let next = with_point(&twenty, point(20));
+        assert_eq!(next.len(), 20);
+        assert_eq!(next[0].size, Some(1));
+        assert_eq!(next[19].size, Some(20));
+        assert_eq!(with_point(&[], point(5)), vec![point(5)]);
+    }
 
     #[test]
     fn reads_images_by_name() {

@@ -40,6 +40,7 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         },
         layer_details: Vec::new(),
         notes: Vec::new(),
+        history: Vec::new(),
     }
 }
 
@@ -55,6 +56,7 @@ fn against(image: &mut ImageResult, size: u64, layers: Vec<Layer>) {
         compressed: None,
         layers: Some(layers.len() as u64),
         layer_details: layers,
+        history: Vec::new(),
     });
     image.delta = Some(Delta {
         size: Some(now as i64 - size as i64),

@@ -8,7 +8,9 @@
 //! 4. per image, its error, findings and notes, one line each;
 //! 5. per image that grew (or is new and over a budget), a collapsed
 //!    `<details>` section with the layers that changed (see [`LayerDiff`]);
-//! 6. when detail had to go, a note saying how much.
+//! 6. per image with a history of default-branch sizes, its trend as a small
+//!    Mermaid `xychart-beta` (see [`trend_section`]), collapsed;
+//! 7. when detail had to go, a note saying how much.
 //!
 //! Everything taken from outside is escaped (see the `escape` module): it
 //! cannot break the table, open HTML, close the marker or a `<details>`
@@ -134,7 +136,8 @@ pub fn render(report: &Report, id: &str) -> String {
     let sections: Vec<String> = report
         .images
         .iter()
-        .filter_map(|image| layer_section(report, image))
+        .flat_map(|image| [layer_section(report, image), trend_section(report, image)])
+        .flatten()
         .collect();
 
     let fixed = chars(&head) + chars(&table);
@@ -340,6 +343,54 @@ impl<'a> LayerDiff<'a> {
 
 /// The collapsed section for an image that grew, or that is new and over a
 /// budget; None for other images and for images without layer details.
+/// The size of an image over the default branch's last builds and this one,
+/// as a Mermaid line chart (GitHub and GitLab render it). Labels are short
+/// commits, always quoted (GitHub's renderer rejects some unquoted labels);
+/// points with an unknown size are left out, never drawn as 0.
+pub fn trend_section(report: &Report, image: &ImageResult) -> Option<String> {
+    let now = image.size?;
+    let mut points: Vec<(String, u64)> = image
+        .history
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let label = p
+                .commit
+                .as_deref()
+                .map_or_else(|| format!("#{}", i + 1), |c| c.chars().take(7).collect());
+            Some((label, p.size?))
+        })
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    points.push(("this".to_string(), now));
+    let top = points.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1_000_000.0);
+    let quote = |label: &str| {
+        let clean: String = label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '#')
+            .collect();
+        format!("\"{clean}\"")
+    };
+    let labels: Vec<String> = points.iter().map(|(l, _)| quote(l)).collect();
+    let values: Vec<String> = points.iter().map(|(_, s)| mb(*s)).collect();
+    let title = escape::html_clipped(&name_cell(report, image), LABEL_MAX);
+    let mut out = String::new();
+    let _ = writeln!(out, "\n<details><summary>Trend of {title}</summary>\n");
+    out.push_str("```mermaid\nxychart-beta\n");
+    let _ = writeln!(out, "    x-axis [{}]", labels.join(", "));
+    let _ = writeln!(
+        out,
+        "    y-axis \"MB (uncompressed)\" 0 --> {}",
+        (top as f64 * 1.1 / 1_000_000.0).ceil().max(1.0)
+    );
+    let _ = writeln!(out, "    line [{}]", values.join(", "));
+    out.push_str("```\n\n</details>\n");
+    Some(out)
+}
+
 fn layer_section(report: &Report, image: &ImageResult) -> Option<String> {
     let delta = image.delta.as_ref().and_then(|d| d.size);
     let grew = delta.is_some_and(|d| d > 0);
@@ -541,5 +592,58 @@ mod tests {
             "RUN |1 A=b /bin/sh -c make"
         );
         assert_eq!(super::tidy("COPY a /b # buildkit"), "COPY a /b");
+    }
+
+    #[test]
+    fn the_trend_is_a_quoted_mermaid_chart_without_unknown_points() {
+        use crate::model::{BudgetView, HistoryPoint, ImageResult, Report, Status};
+        let point = |commit: Option<&str>, size: Option<u64>| HistoryPoint {
+            commit: commit.map(str::to_string),
+            size,
+            compressed: None,
+        };
+        let image = ImageResult {
+            name: "api\"]<x>".into(),
+            reference: "acme/api".into(),
+            source: Some("oci".into()),
+            digest: None,
+            platform: None,
+            size: Some(12_500_000),
+            compressed: None,
+            compressed_estimated: false,
+            layers: Some(2),
+            wasted: None,
+            baseline: None,
+            delta: None,
+            status: Status::Pass,
+            findings: Vec::new(),
+            error: None,
+            budget: BudgetView::default(),
+            layer_details: Vec::new(),
+            notes: Vec::new(),
+            history: vec![
+                point(Some("0123456789abcdef"), Some(10_000_000)),
+                point(Some("fedcba9"), None),
+                point(None, Some(11_000_000)),
+            ],
+        };
+        let report = Report::new(vec![image.clone()]);
+        let chart = super::trend_section(&report, &image).unwrap();
+        assert!(chart.contains("xychart-beta"), "{chart}");
+        assert!(
+            chart.contains("x-axis [\"0123456\", \"#3\", \"this\"]"),
+            "{chart}"
+        );
+        assert!(chart.contains("line [10.0, 11.0, 12.5]"), "{chart}");
+        assert!(
+            chart.contains("y-axis \"MB (uncompressed)\" 0 --> 14"),
+            "{chart}"
+        );
+        assert!(!chart.contains("<x>"), "{chart}");
+        let body = super::render(&report, "default");
+        assert!(body.contains("```mermaid"), "{body}");
+        let mut fresh = image;
+        fresh.history.clear();
+        assert!(super::trend_section(&report, &fresh).is_none());
     }
 }

@@ -27,6 +27,7 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         },
         layer_details: Vec::new(),
         notes: Vec::new(),
+        history: Vec::new(),
     }
 }
 
@@ -42,6 +43,7 @@ fn sample() -> Report {
         compressed: None,
         layers: Some(3),
         layer_details: Vec::new(),
+        history: Vec::new(),
     });
     api.delta = Some(Delta {
         size: Some(500_000),
