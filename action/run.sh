@@ -104,6 +104,7 @@ if [ -n "${INPUT_GITHUB_TOKEN:-}" ]; then
 fi
 truthy "${INPUT_NO_FAIL:-false}" && no_fail=1 || no_fail=0
 
+rm -f -- "$report" # never a stale report from an earlier step
 # --no-fail is applied here, not by budget, so exit-code keeps the verdict.
 "$budget" "${args[@]}"
 status=$?
