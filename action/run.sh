@@ -40,7 +40,7 @@ install_release() {
   local asset=budget-x86_64-unknown-linux-musl.tar.gz
   local url="${IMAGE_BUDGET_DOWNLOAD_URL:-https://github.com}/$repo/releases/download/v$version/$asset"
   local dir="$work/v$version"
-  rm -rf "$dir" && mkdir -p "$dir/bin" || die "cannot create $dir"
+  { rm -rf "$dir" && mkdir -p "$dir/bin"; } || die "cannot create $dir"
   curl --fail --silent --show-error --location --retry 3 -o "$dir/$asset" "$url" ||
     die "could not download $url"
   curl --fail --silent --show-error --location --retry 3 -o "$dir/$asset.sha256" "$url.sha256" ||
