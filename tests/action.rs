@@ -194,6 +194,8 @@ fn the_action_caches_the_default_branch_report_for_pull_requests() {
     );
     let restore_if = str_of(&restore["if"], "restore if");
     assert!(restore_if.contains("github.event_name == 'pull_request'"));
+    // Main runs restore the previous main report too: the history grows.
+    assert!(restore_if.contains("github.event_name == 'push'"));
     assert!(restore_if.contains("inputs.baseline == ''"));
     assert_eq!(
         save["with"]["key"].as_str(),
