@@ -261,26 +261,10 @@ pub fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// The hidden marker that finds the comment again: `<!-- image-budget:ID -->`.
-///
-/// An invalid id (see [`is_valid_id`]; [`upsert`] refuses one) has every
-/// other character replaced by `_` and is cut at 64, so the marker can never
-/// close the HTML comment early.
-pub fn marker(id: &str) -> String {
-    let safe: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(MAX_ID_LEN)
-        .collect();
-    let safe = if safe.is_empty() { "_" } else { &safe };
-    format!("<!-- image-budget:{safe} -->")
-}
+/// The hidden marker that finds the comment again: `<!-- image-budget:ID -->`,
+/// the one the renderer writes (an invalid id is made safe there; [`upsert`]
+/// refuses one).
+pub use crate::report::comment::marker;
 
 /// Posts `body` as the one comment with id `id`: edits the newest comment
 /// carrying the marker, or creates one. `body` should hold the marker on its
@@ -744,7 +728,7 @@ mod tests {
         assert!(!is_valid_id("x-->"));
         assert_eq!(marker("x -->y"), "<!-- image-budget:x_--_y -->");
         assert_eq!(marker("a<b>!c"), "<!-- image-budget:a_b__c -->");
-        assert_eq!(marker(""), "<!-- image-budget:_ -->");
+        assert_eq!(marker(""), "<!-- image-budget:default -->");
         assert_eq!(
             marker(&"é".repeat(70)).len(),
             "<!-- image-budget: -->".len() + 64

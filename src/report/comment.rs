@@ -98,6 +98,10 @@ pub fn marker(id: &str) -> String {
     format!("<!-- image-budget:{} -->", marker_id(id))
 }
 
+/// The id as it goes in the marker: the renderer writes it and the publisher
+/// searches for it, so both call this. An empty id is `default`; any
+/// character but letters, digits, `.`, `_` and `-` becomes `_`, and the id is
+/// cut at 64 characters, so the marker can never close the comment early.
 fn marker_id(id: &str) -> String {
     let id = id.trim();
     if id.is_empty() {
@@ -111,6 +115,7 @@ fn marker_id(id: &str) -> String {
                 '_'
             }
         })
+        .take(64)
         .collect()
 }
 
