@@ -11,9 +11,9 @@ use crate::cli::{
 };
 use crate::config;
 use crate::init;
-use crate::measure::{Measurement, Options, Sources};
-use crate::model::Report;
-use crate::model::Status;
+use crate::measure::cache::Cache;
+use crate::measure::{Needs, Options, Sources};
+use crate::model::{Metrics, Report, Status};
 use crate::publish::{self, Posted};
 use crate::report::comment;
 use crate::report::{self, Format};
@@ -71,9 +71,22 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     );
     let sources = Sources::new(Options {
         insecure_registries: plan.insecure_registries.clone(),
+        cache: Cache::from_env(&env),
     });
+    if let Some(saved) = &saved {
+        sources.remember(&saved.layer_facts()).await;
+    }
     let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
     let mut report = check::check(&images, &sources, &finder).await;
+    for image in &report.images {
+        for note in image
+            .notes
+            .iter()
+            .filter(|n| n.contains("measured in its registry"))
+        {
+            eprintln!("budget: {}: {note}", image.name);
+        }
+    }
     report.commit = baseline::head_commit(&cwd, &env);
     let text = report::render(
         &report,
@@ -244,20 +257,31 @@ async fn run_init(args: InitArgs) -> Result<Exit, String> {
             args.config.display()
         ));
     }
-    let sources = Sources::new(Options::default());
+    let env = |name: &str| std::env::var(name).ok();
+    let sources = Sources::new(Options {
+        cache: Cache::from_env(&env),
+        ..Options::default()
+    });
+    let needs = Needs {
+        size: true,
+        compressed: false,
+    };
     let mut measured = Vec::new();
     let mut failures = Vec::new();
     for reference in &args.references {
-        match sources.measure(reference, None, false).await {
-            Ok(mut all) => match all.swap_remove(0) {
-                m @ Measurement { size: Some(size), .. } => measured.push(init::Measured {
+        match sources.measure(reference, None, needs).await {
+            Ok(mut all) => match all.swap_remove(0).metrics {
+                Metrics {
+                    size: Some(size),
+                    layers: Some(layers),
+                    ..
+                } => measured.push(init::Measured {
                     reference: reference.clone(),
                     size,
-                    layers: m.layers,
+                    layers,
                 }),
-                m => failures.push(format!(
-                    "the uncompressed size of `{reference}` is unknown at its source ({}); pull it into the engine first",
-                    m.source
+                _ => failures.push(format!(
+                    "the uncompressed size of `{reference}` is unknown at its source; pull it into the engine first"
                 )),
             },
             Err(e) => failures.push(e.to_string()),

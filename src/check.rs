@@ -7,9 +7,9 @@ use futures_util::stream;
 
 use crate::baseline::{Finder, Found};
 use crate::config::{ImagePlan, Plan};
-use crate::judge::{self, Metrics};
-use crate::measure::{self, Measurement, Sources};
-use crate::model::{BudgetView, ImageResult, Report, Status};
+use crate::judge::{self, Against};
+use crate::measure::{self, Measurement, Needs, Sources};
+use crate::model::{ImageResult, Metrics, Report, Status};
 
 /// How many images are measured at once.
 const CONCURRENCY: usize = 8;
@@ -100,17 +100,13 @@ fn empty_row(image: &ImagePlan) -> ImageResult {
         source: None,
         digest: None,
         platform: None,
-        size: None,
-        compressed: None,
-        compressed_estimated: false,
-        layers: None,
-        wasted: None,
+        metrics: Metrics::default(),
         baseline: None,
         delta: None,
         status: Status::Error,
         findings: Vec::new(),
         error: None,
-        budget: BudgetView::from(&image.budget),
+        budget: image.budget.clone(),
         layer_details: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
@@ -126,7 +122,7 @@ async fn check_one(
         .measure(
             &image.reference,
             image.platform.as_ref(),
-            image.budget.max_compressed.is_some(),
+            Needs::of(&image.budget),
         )
         .await
     {
@@ -159,33 +155,35 @@ async fn judge_one(
 ) -> ImageResult {
     let mut result = empty_row(image);
     result.source = Some(measured.source.to_string());
-    result.digest = Some(measured.digest.clone());
-    result.platform = measured.platform.clone();
-    result.size = measured.size;
-    result.compressed = measured.compressed;
-    result.compressed_estimated = measured.compressed_estimated;
-    result.layers = Some(measured.layers);
-    let metrics = measured.metrics();
+    result.digest = Some(measured.digest);
+    result.platform = measured.platform;
+    result.metrics = measured.metrics;
     result.layer_details = measured.layer_details;
+    result.notes.extend(measured.note);
 
-    let baseline = match baselines.find(image, result.platform.as_deref()).await {
-        Ok(Found::Yes(b)) => Some(b),
+    let found = baselines.find(image, result.platform.as_deref()).await;
+    let baseline = match &found {
+        Ok(Found::Yes(b)) => Some(b.clone()),
         Ok(Found::No(note)) => {
-            result.notes.extend(note);
+            result.notes.extend(note.clone());
             None
         }
-        Err(message) => {
-            result.error = Some(message);
-            return result;
-        }
+        Err(_) => None,
     };
-    let base_metrics = baseline.as_ref().map(|b| Metrics {
-        size: b.size,
-        compressed: b.compressed,
-        layers: b.layers,
-        wasted: None,
-    });
-    let verdict = judge::judge(&image.budget, &metrics, base_metrics.as_ref());
+    let against = match (&found, &baseline) {
+        (_, Some(b)) => Against::Baseline(&b.metrics),
+        (Err(reason), None) => Against::Failed(reason),
+        _ => Against::Nothing,
+    };
+    let verdict = judge::judge(&image.budget, &result.metrics, against);
+    if let Err(reason) = &found
+        && image.budget.max_growth.is_none()
+        && image.budget.warn_growth.is_none()
+    {
+        result.notes.push(format!(
+            "no delta: the baseline could not be measured: {reason}"
+        ));
+    }
     if let Some(b) = &baseline {
         result.history = b.history.clone();
     }

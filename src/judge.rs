@@ -4,17 +4,18 @@
 //! finding (data), not an error. A metric that one side cannot provide is
 //! unknown: never zero, never a pass.
 
-use crate::config::Budget;
-use crate::model::{Delta, Finding, Severity, Status};
+use crate::model::{Budget, Delta, Finding, Metrics, Severity, Status};
 use crate::size::{self, Growth};
 
-/// The numbers judged, for the image or its baseline; `None` is unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Metrics {
-    pub size: Option<u64>,
-    pub compressed: Option<u64>,
-    pub layers: Option<u64>,
-    pub wasted: Option<u64>,
+/// What an image is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Against<'a> {
+    /// No baseline: a new image, judged by its absolute budgets only.
+    Nothing,
+    Baseline(&'a Metrics),
+    /// The baseline could not be measured (the reason says why): the
+    /// absolute budgets are still judged, the growth budgets are errors.
+    Failed(&'a str),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +42,11 @@ fn unknown(code: &str, metric: &str, limit: u64) -> Finding {
 }
 
 /// Judges one image.
-pub fn judge(budget: &Budget, now: &Metrics, baseline: Option<&Metrics>) -> Judgement {
+pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement {
+    let baseline = match against {
+        Against::Baseline(base) => Some(base),
+        Against::Nothing | Against::Failed(_) => None,
+    };
     let mut findings = Vec::new();
 
     if let Some(limit) = budget.max_size {
@@ -143,6 +148,25 @@ pub fn judge(budget: &Budget, now: &Metrics, baseline: Option<&Metrics>) -> Judg
             ));
         }
     }
+    if let Against::Failed(reason) = against {
+        for (code, limit) in [
+            ("max-growth", budget.max_growth),
+            ("warn-growth", budget.warn_growth),
+        ] {
+            if let Some(limit) = limit {
+                findings.push(Finding {
+                    code: code.into(),
+                    metric: "size".into(),
+                    limit: limit.allowed(0),
+                    actual: None,
+                    severity: Severity::Error,
+                    message: format!(
+                        "the {code} budget could not be checked: the baseline could not be measured: {reason}"
+                    ),
+                });
+            }
+        }
+    }
 
     let status = findings
         .iter()
@@ -225,7 +249,7 @@ mod tests {
             max_layers: Some(3),
             ..Budget::default()
         };
-        let j = judge(&budget, &metrics(100, 3), None);
+        let j = judge(&budget, &metrics(100, 3), Against::Nothing);
         assert_eq!(j.status, Status::Pass);
         assert!(j.findings.is_empty());
         assert_eq!(j.delta, None);
@@ -238,7 +262,7 @@ mod tests {
             warn_size: Some(90),
             ..Budget::default()
         };
-        let j = judge(&budget, &metrics(101, 1), None);
+        let j = judge(&budget, &metrics(101, 1), Against::Nothing);
         assert_eq!(j.status, Status::Fail);
         assert_eq!(codes(&j), [("max-size", Severity::Fail)]);
         assert_eq!(j.findings[0].limit, 100);
@@ -256,10 +280,13 @@ mod tests {
             warn_size: Some(90),
             ..Budget::default()
         };
-        let j = judge(&budget, &metrics(91, 1), None);
+        let j = judge(&budget, &metrics(91, 1), Against::Nothing);
         assert_eq!(j.status, Status::Warn);
         assert_eq!(codes(&j), [("warn-size", Severity::Warn)]);
-        assert_eq!(judge(&budget, &metrics(90, 1), None).status, Status::Pass);
+        assert_eq!(
+            judge(&budget, &metrics(90, 1), Against::Nothing).status,
+            Status::Pass
+        );
     }
 
     #[test]
@@ -270,13 +297,13 @@ mod tests {
         };
         let mut now = metrics(1_000, 1);
         now.compressed = Some(61);
-        let j = judge(&budget, &now, None);
+        let j = judge(&budget, &now, Against::Nothing);
         assert_eq!(codes(&j), [("max-compressed", Severity::Fail)]);
         assert_eq!(j.findings[0].metric, "compressed");
         now.compressed = Some(60);
-        assert_eq!(judge(&budget, &now, None).status, Status::Pass);
+        assert_eq!(judge(&budget, &now, Against::Nothing).status, Status::Pass);
         now.compressed = None;
-        let unknown = judge(&budget, &now, None);
+        let unknown = judge(&budget, &now, Against::Nothing);
         assert_eq!(codes(&unknown), [("max-compressed", Severity::Error)]);
         assert_eq!(unknown.findings[0].actual, None);
     }
@@ -287,7 +314,7 @@ mod tests {
             max_layers: Some(2),
             ..Budget::default()
         };
-        let j = judge(&budget, &metrics(1, 3), None);
+        let j = judge(&budget, &metrics(1, 3), Against::Nothing);
         assert_eq!(codes(&j), [("max-layers", Severity::Fail)]);
         assert_eq!(
             j.findings[0].message,
@@ -303,13 +330,13 @@ mod tests {
             ..Budget::default()
         };
         let base = metrics(1_000_000, 4);
-        let pass = judge(&budget, &metrics(1_020_000, 4), Some(&base));
+        let pass = judge(&budget, &metrics(1_020_000, 4), Against::Baseline(&base));
         assert_eq!(pass.status, Status::Pass);
-        let warn = judge(&budget, &metrics(1_020_001, 4), Some(&base));
+        let warn = judge(&budget, &metrics(1_020_001, 4), Against::Baseline(&base));
         assert_eq!(codes(&warn), [("warn-growth", Severity::Warn)]);
         assert_eq!(warn.findings[0].limit, 20_000);
         assert_eq!(warn.findings[0].actual, Some(20_001));
-        let fail = judge(&budget, &metrics(1_050_001, 5), Some(&base));
+        let fail = judge(&budget, &metrics(1_050_001, 5), Against::Baseline(&base));
         assert_eq!(codes(&fail), [("max-growth", Severity::Fail)]);
         assert_eq!(
             fail.findings[0].message,
@@ -319,7 +346,7 @@ mod tests {
         assert_eq!(delta.size, Some(50_001));
         assert_eq!(delta.layers, Some(1));
         assert_eq!(delta.compressed, None);
-        let shrink = judge(&budget, &metrics(10, 4), Some(&base));
+        let shrink = judge(&budget, &metrics(10, 4), Against::Baseline(&base));
         assert_eq!(shrink.status, Status::Pass);
         assert_eq!(shrink.delta.unwrap().size, Some(-999_990));
     }
@@ -331,7 +358,7 @@ mod tests {
             max_growth: Some(Growth::Bytes(1)),
             ..Budget::default()
         };
-        let j = judge(&budget, &metrics(50, 1), None);
+        let j = judge(&budget, &metrics(50, 1), Against::Nothing);
         assert_eq!(j.status, Status::Pass);
         assert_eq!(j.delta, None);
     }
@@ -344,7 +371,7 @@ mod tests {
             ..Budget::default()
         };
         let now = Metrics::default();
-        let j = judge(&budget, &now, Some(&metrics(50, 1)));
+        let j = judge(&budget, &now, Against::Baseline(&metrics(50, 1)));
         assert_eq!(j.status, Status::Error);
         assert_eq!(
             codes(&j),
@@ -354,5 +381,43 @@ mod tests {
             ]
         );
         assert_eq!(j.findings[0].actual, None);
+    }
+
+    #[test]
+    fn a_baseline_that_failed_keeps_the_absolute_verdict() {
+        let budget = Budget {
+            max_size: Some(100),
+            max_growth: Some(Growth::parse("5%").unwrap()),
+            warn_growth: Some(Growth::Bytes(7)),
+            ..Budget::default()
+        };
+        let j = judge(
+            &budget,
+            &metrics(150, 1),
+            Against::Failed("registry answered 500"),
+        );
+        assert_eq!(j.status, Status::Error);
+        assert_eq!(
+            codes(&j),
+            [
+                ("max-size", Severity::Fail),
+                ("max-growth", Severity::Error),
+                ("warn-growth", Severity::Error)
+            ]
+        );
+        assert_eq!(j.findings[0].actual, Some(150));
+        assert_eq!(j.findings[2].limit, 7);
+        assert_eq!(
+            j.findings[1].message,
+            "the max-growth budget could not be checked: the baseline could not be measured: registry answered 500"
+        );
+        assert_eq!(j.delta, None);
+        // Without growth budgets nothing was left unchecked.
+        let absolute = Budget {
+            max_size: Some(200),
+            ..Budget::default()
+        };
+        let j = judge(&absolute, &metrics(150, 1), Against::Failed("gone"));
+        assert_eq!(j.status, Status::Pass);
     }
 }

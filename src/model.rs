@@ -6,7 +6,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::config::Budget;
 use crate::size::Growth;
 
 pub const SCHEMA: &str = "image-budget/report/v1";
@@ -60,10 +59,15 @@ pub struct Finding {
 /// A layer of an image, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layer {
-    /// The layer's content digest as the engine names it (the diff ID).
+    /// The diff ID: the digest of the uncompressed layer tar, the name every
+    /// source (engine, registry, archive) gives the same layer.
     pub digest: String,
-    /// Uncompressed bytes, as `docker history` counts them; null when unknown
-    /// (a history that could not be matched to the layers, a registry image).
+    /// The digest of the layer blob (compressed, as a registry or archive
+    /// stores it), where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// Uncompressed bytes, as the engine counts them; null when unknown
+    /// (a history that could not be matched to the layers).
     pub size: Option<u64>,
     /// The layer blob's size in its registry or archive, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,14 +79,43 @@ pub struct Layer {
 /// How many past sizes of the default branch a report keeps per image.
 pub const HISTORY_MAX: usize = 20;
 
+impl Layer {
+    /// True when both name the same layer: the same diff ID, or the same
+    /// blob (a report written before diff IDs named registry layers).
+    pub fn same_as(&self, other: &Layer) -> bool {
+        let blob = |l: &Layer| l.blob.clone().unwrap_or_else(|| l.digest.clone());
+        self.digest == other.digest || blob(self) == blob(other)
+    }
+}
+
+/// What an image measures: the numbers budgets are judged on. Every row,
+/// baseline and history point carries one (flattened into the JSON, so the
+/// keys are the report's `size`, `compressed`...). `None` is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Uncompressed bytes of all layers, as `docker image inspect` counts `Size`.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Bytes a pull transfers: the sum of the layer blob sizes.
+    #[serde(default)]
+    pub compressed: Option<u64>,
+    /// `compressed` was estimated by compressing the layers.
+    #[serde(default)]
+    pub compressed_estimated: bool,
+    #[serde(default)]
+    pub layers: Option<u64>,
+    /// Bytes in lower layers that later layers overwrite or delete.
+    #[serde(default)]
+    pub wasted: Option<u64>,
+}
+
 /// One past size of an image on the default branch, oldest first in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPoint {
     /// The commit the size was measured at, when known.
     pub commit: Option<String>,
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub compressed: Option<u64>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
 }
 
 /// What a baseline measured.
@@ -97,10 +130,8 @@ pub struct Baseline {
     pub commit: Option<String>,
     #[serde(default)]
     pub digest: Option<String>,
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub compressed: Option<u64>,
-    pub layers: Option<u64>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_details: Vec<Layer>,
     /// The default branch's sizes up to and including this baseline, oldest
@@ -120,14 +151,16 @@ pub struct Delta {
     pub size_percent: Option<f64>,
 }
 
-/// The budgets that applied, for renderers of a saved report.
+/// The limits that apply to one image: read from the config, judged, and
+/// kept in the report for renderers of a saved report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BudgetView {
+pub struct Budget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warn_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Bytes a pull transfers (the registry's compressed layer blobs).
     pub max_compressed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_layers: Option<u64>,
@@ -145,19 +178,6 @@ pub struct BudgetView {
         deserialize_with = "growth_in"
     )]
     pub warn_growth: Option<Growth>,
-}
-
-impl From<&Budget> for BudgetView {
-    fn from(b: &Budget) -> Self {
-        BudgetView {
-            max_size: b.max_size,
-            warn_size: b.warn_size,
-            max_compressed: b.max_compressed,
-            max_layers: b.max_layers,
-            max_growth: b.max_growth,
-            warn_growth: b.warn_growth,
-        }
-    }
 }
 
 /// Growth limits in JSON: a number of bytes, or a string such as "5%".
@@ -195,12 +215,8 @@ pub struct ImageResult {
     pub source: Option<String>,
     pub digest: Option<String>,
     pub platform: Option<String>,
-    pub size: Option<u64>,
-    pub compressed: Option<u64>,
-    #[serde(default)]
-    pub compressed_estimated: bool,
-    pub layers: Option<u64>,
-    pub wasted: Option<u64>,
+    #[serde(flatten)]
+    pub metrics: Metrics,
     pub baseline: Option<Baseline>,
     pub delta: Option<Delta>,
     pub status: Status,
@@ -208,7 +224,7 @@ pub struct ImageResult {
     pub findings: Vec<Finding>,
     pub error: Option<String>,
     #[serde(default)]
-    pub budget: BudgetView,
+    pub budget: Budget,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_details: Vec<Layer>,
     /// Things worth knowing that are not findings (a baseline not found...).

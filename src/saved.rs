@@ -89,7 +89,7 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BudgetView, ImageResult, Status};
+    use crate::model::{Budget, ImageResult, Metrics, Status};
 
     fn report(rows: &[(&str, Status)]) -> Report {
         Report::new(
@@ -100,17 +100,19 @@ mod tests {
                     source: Some("daemon".into()),
                     digest: None,
                     platform: Some("linux/amd64".into()),
-                    size: Some(1),
-                    compressed: None,
-                    compressed_estimated: false,
-                    layers: Some(1),
-                    wasted: None,
+                    metrics: Metrics {
+                        size: Some(1),
+                        compressed: None,
+                        compressed_estimated: false,
+                        layers: Some(1),
+                        wasted: None,
+                    },
                     baseline: None,
                     delta: None,
                     status: *status,
                     findings: Vec::new(),
                     error: None,
-                    budget: BudgetView::default(),
+                    budget: Budget::default(),
                     layer_details: Vec::new(),
                     notes: Vec::new(),
                     history: Vec::new(),

@@ -68,12 +68,12 @@ fn layer_view(m: &Measurement) -> Vec<(String, Option<u64>, Option<String>)> {
 fn assert_same_as_engine(measured: &Measurement, image: &Image) {
     let engine = engine(&image.tag);
     assert_eq!(
-        measured.size,
+        measured.metrics.size,
         Some(image.inspect_size()),
         "Size, to the byte"
     );
-    assert_eq!(measured.size, engine.size);
-    assert_eq!(measured.layers, engine.layers);
+    assert_eq!(measured.metrics.size, engine.metrics.size);
+    assert_eq!(measured.metrics.layers, engine.metrics.layers);
     assert_eq!(measured.platform.as_deref(), Some("linux/amd64"));
     assert_eq!(layer_view(measured), layer_view(&engine));
 }
@@ -425,8 +425,8 @@ fn hand_made_layers_count_exactly_as_the_engine_counts_them() {
     let big_blob = gzip(&layers[3].tar).len() as u64;
     assert_eq!(measured.layer_details[3].compressed, Some(big_blob));
     assert_eq!(measured.layer_details[0].compressed, None);
-    assert_eq!(measured.compressed, None, "unknown, never 0");
-    assert!(!measured.compressed_estimated);
+    assert_eq!(measured.metrics.compressed, None, "unknown, never 0");
+    assert!(!measured.metrics.compressed_estimated);
 
     let estimated = the_one(measure_docker_archive(&hand, None, None, true).unwrap());
     // The gzip layer counts its blob; the plain ones their estimate.
@@ -440,9 +440,9 @@ fn hand_made_layers_count_exactly_as_the_engine_counts_them() {
             }
         })
         .sum();
-    assert_eq!(estimated.compressed, Some(expected));
-    assert!(estimated.compressed_estimated);
-    assert_eq!(estimated.size, measured.size);
+    assert_eq!(estimated.metrics.compressed, Some(expected));
+    assert!(estimated.metrics.compressed_estimated);
+    assert_eq!(estimated.metrics.size, measured.metrics.size);
 
     // The engine's own `docker save` of it measures the same.
     let saved = dir.path().join("saved.tar");
@@ -619,8 +619,8 @@ fn docker_save_archives_measure_as_the_engine_by_path_and_by_stream() {
     let measured = the_one(measure_docker_archive(&archive, None, None, false).unwrap());
     assert_same_as_engine(&measured, &image);
     assert_eq!(measured.digest, image.inspect("{{.Id}}"));
-    assert_eq!(measured.layers, 4);
-    assert_eq!(measured.compressed, None);
+    assert_eq!(measured.metrics.layers, Some(4));
+    assert_eq!(measured.metrics.compressed, None);
     let instructions: Vec<&str> = measured
         .layer_details
         .iter()
@@ -647,8 +647,8 @@ fn docker_save_archives_measure_as_the_engine_by_path_and_by_stream() {
             gzip_estimate(&files[&path])
         })
         .sum();
-    assert_eq!(estimated.compressed, Some(expected));
-    assert!(estimated.compressed_estimated);
+    assert_eq!(estimated.metrics.compressed, Some(expected));
+    assert!(estimated.metrics.compressed_estimated);
 
     // The same, read once from a stream: the file, then `docker save`'s pipe.
     let file = std::fs::File::open(&archive).unwrap();
@@ -688,7 +688,7 @@ fn docker_save_archives_measure_as_the_engine_by_path_and_by_stream() {
     let gz = dir.path().join("saved.tar.gz");
     std::fs::write(&gz, gzip(&std::fs::read(&archive).unwrap())).unwrap();
     let from_gz = the_one(measure_docker_archive(&gz, None, None, false).unwrap());
-    assert_eq!(from_gz.size, measured.size);
+    assert_eq!(from_gz.metrics.size, measured.metrics.size);
     assert_eq!(from_gz.layer_details, measured.layer_details);
 
     // A platform that is there is fine; one that is not names the one there.
@@ -851,7 +851,10 @@ fn docker_25_archives_with_an_oci_layout_measure_as_the_engine() {
         measured.digest, config_digest,
         "the image ID: the config's digest"
     );
-    assert_eq!(measured.compressed, None, "the blobs are plain tars");
+    assert_eq!(
+        measured.metrics.compressed, None,
+        "the blobs are plain tars"
+    );
     let estimated = the_one(
         measure_docker_archive_reader(
             std::fs::File::open(&archive).unwrap(),
@@ -862,23 +865,26 @@ fn docker_25_archives_with_an_oci_layout_measure_as_the_engine() {
         )
         .unwrap(),
     );
-    assert!(estimated.compressed_estimated);
-    assert_eq!(estimated.size, measured.size);
+    assert!(estimated.metrics.compressed_estimated);
+    assert_eq!(estimated.metrics.size, measured.metrics.size);
 
     // The engine loads it (through manifest.json) to the same Size.
     docker_ok(&["load", "-i", archive.to_str().unwrap()]);
     let loaded = Image { tag: loaded_tag };
     assert_eq!(loaded.inspect("{{.Id}}"), config_digest);
-    assert_eq!(measured.size, Some(loaded.inspect_size()));
+    assert_eq!(measured.metrics.size, Some(loaded.inspect_size()));
 
     // skopeo's own layout, its plain blobs labelled gzip: the content decides.
     let mislabelled = dir.path().join("docker25-layout");
     let measured_layout = the_one(measure_oci_layout(&mislabelled, None, None, false).unwrap());
-    assert_eq!(measured_layout.compressed, None);
-    assert_eq!(measured_layout.size, measured.size);
+    assert_eq!(measured_layout.metrics.compressed, None);
+    assert_eq!(measured_layout.metrics.size, measured.metrics.size);
     let estimated_layout = the_one(measure_oci_layout(&mislabelled, None, None, true).unwrap());
-    assert_eq!(estimated_layout.compressed, estimated.compressed);
-    assert!(estimated_layout.compressed_estimated);
+    assert_eq!(
+        estimated_layout.metrics.compressed,
+        estimated.metrics.compressed
+    );
+    assert!(estimated_layout.metrics.compressed_estimated);
 
     // Without manifest.json it is read as the OCI layout it is.
     let bare = dir.path().join("bare.tar");
@@ -914,11 +920,11 @@ fn skopeo_oci_archives_and_layouts_measure_as_the_engine_with_blob_sizes() {
         assert_eq!(measured.digest, manifest_digest);
         assert_same_as_engine(&measured, &image);
         assert_eq!(
-            measured.compressed,
+            measured.metrics.compressed,
             Some(blob_sum),
             "the manifest's layer sizes"
         );
-        assert!(!measured.compressed_estimated);
+        assert!(!measured.metrics.compressed_estimated);
         let blob_sizes: Vec<Option<u64>> = manifest["layers"]
             .as_array()
             .unwrap()
@@ -934,11 +940,11 @@ fn skopeo_oci_archives_and_layouts_measure_as_the_engine_with_blob_sizes() {
     }
     let with_estimate = the_one(measure_oci_archive(&archive, None, None, true).unwrap());
     assert_eq!(
-        with_estimate.compressed,
+        with_estimate.metrics.compressed,
         Some(blob_sum),
         "no estimate when blobs say it"
     );
-    assert!(!with_estimate.compressed_estimated);
+    assert!(!with_estimate.metrics.compressed_estimated);
 
     // oci: a layout directory holding two images under two names.
     let layout = dir.path().join("layout");
@@ -960,7 +966,7 @@ fn skopeo_oci_archives_and_layouts_measure_as_the_engine_with_blob_sizes() {
     );
     assert_same_as_engine(&measured, &other);
     let first = the_one(measure_oci_layout(&layout, Some("first"), None, false).unwrap());
-    assert_eq!(first.compressed, Some(blob_sum));
+    assert_eq!(first.metrics.compressed, Some(blob_sum));
     assert_eq!(
         first.digest, manifest_digest,
         "skopeo writes the same manifest"
@@ -999,7 +1005,7 @@ fn skopeo_oci_archives_and_layouts_measure_as_the_engine_with_blob_sizes() {
     );
     let measured = the_one(measure_oci_layout(&zstd_layout, None, None, false).unwrap());
     assert_eq!(measured.digest, zdigest);
-    assert_eq!(measured.compressed, Some(zsum));
+    assert_eq!(measured.metrics.compressed, Some(zsum));
     assert_same_as_engine(&measured, &image);
 
     // Docker v2 media types in a layout (the engine's own config, kept as is).
@@ -1020,7 +1026,7 @@ fn skopeo_oci_archives_and_layouts_measure_as_the_engine_with_blob_sizes() {
     );
     let measured = the_one(measure_oci_layout(&v2_layout, Some("d"), None, false).unwrap());
     assert_eq!(measured.digest, v2_digest);
-    assert_eq!(measured.compressed, Some(v2_sum));
+    assert_eq!(measured.metrics.compressed, Some(v2_sum));
     assert_same_as_engine(&measured, &image);
 }
 
@@ -1137,10 +1143,10 @@ fn multi_platform_layouts_measure_each_platform_and_skip_attestations() {
         let digests: Vec<&str> = all.iter().map(|m| m.digest.as_str()).collect();
         assert_eq!(digests, [amd.as_str(), arm.as_str()]);
         for m in &all {
-            assert_eq!(m.size, size);
-            assert!(m.compressed.is_some_and(|c| c > 0));
+            assert_eq!(m.metrics.size, size);
+            assert!(m.metrics.compressed.is_some_and(|c| c > 0));
         }
-        assert_eq!(all[0].compressed, all[1].compressed);
+        assert_eq!(all[0].metrics.compressed, all[1].metrics.compressed);
 
         let arm64 =
             the_one(measure_oci_layout(&layout, None, Some(&one("linux/arm64")), false).unwrap());
@@ -1176,7 +1182,7 @@ fn multi_platform_layouts_measure_each_platform_and_skip_attestations() {
     assert_eq!(platforms(&all), ["linux/amd64", "linux/arm64/v8"]);
     assert!(
         all.iter()
-            .all(|m| m.source == "oci-archive" && m.size == size)
+            .all(|m| m.source == "oci-archive" && m.metrics.size == size)
     );
 }
 
@@ -1436,7 +1442,7 @@ fn a_layout_built_by_umoci_measures_as_the_engine_counts_it() {
     assert_eq!(measured.len(), 1);
     // File bytes, the symlink's target, and the hard-linked file once.
     assert_eq!(
-        measured[0].size,
+        measured[0].metrics.size,
         Some(654_321 + 12_345 + "libx.so.1".len() as u64)
     );
     assert_eq!(measured[0].source, "oci");
@@ -1452,5 +1458,5 @@ fn a_layout_built_by_umoci_measures_as_the_engine_counts_it() {
         ],
     );
     let loaded = Image { tag };
-    assert_eq!(measured[0].size, Some(loaded.inspect_size()));
+    assert_eq!(measured[0].metrics.size, Some(loaded.inspect_size()));
 }

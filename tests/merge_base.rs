@@ -193,7 +193,13 @@ fn a_shallow_clone_says_how_much_history_to_fetch() {
     );
     assert_exit(&out, 2);
     let report = json(&out);
-    let message = row(&report, "api")["error"].as_str().unwrap().to_string();
+    // The image was measured; the growth budget could not be checked.
+    let api = row(&report, "api");
+    assert_eq!(api["status"], "error");
+    assert_eq!(api["size"], 10);
+    assert_eq!(api["findings"][0]["code"], "max-growth");
+    assert_eq!(api["findings"][0]["severity"], "error");
+    let message = api["findings"][0]["message"].as_str().unwrap().to_string();
     assert!(
         message.contains("no commit in common in this shallow"),
         "{message}"
@@ -214,9 +220,51 @@ fn a_shallow_clone_says_how_much_history_to_fetch() {
     );
     let out = budget(plain.path(), &["check", "--format", "json"]);
     assert_exit(&out, 2);
-    let message = row(&json(&out), "api")["error"]
+    let message = row(&json(&out), "api")["findings"][0]["message"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(message.contains("is not a git checkout"), "{message}");
+}
+
+#[test]
+fn on_the_default_branch_the_baseline_is_the_previous_main_commit() {
+    require_engine();
+    let dir = tempfile::tempdir().unwrap();
+    let (_a, b, c) = repository(dir.path());
+    git(dir.path(), &["checkout", "-q", "main"]);
+    let repo = format!("image-budget-test/main-run-{}", std::process::id());
+    let current = build("mb-main-current", &[("app", 120_000)]);
+    let at_b = build("mb-main-b", &[("app", 100_000)]);
+    // The main job pushed its own image for HEAD (C) before checking it.
+    let _b = retag(&at_b, &format!("{repo}:{b}"));
+    let _c = retag(&current, &format!("{repo}:{c}"));
+    config(dir.path(), &current, &repo, "{merge-base}");
+
+    // A push to main in GitHub Actions, and the same from the checkout alone.
+    for env in [
+        vec![("GITHUB_BASE_REF", ""), ("GITHUB_REF", "refs/heads/main")],
+        vec![("GITHUB_BASE_REF", ""), ("GITHUB_REF", "")],
+    ] {
+        let out = budget_env(dir.path(), &["check", "--format", "json"], &env);
+        assert_exit(&out, 1);
+        let report = json(&out);
+        let api = row(&report, "api");
+        assert_eq!(api["baseline"]["commit"], b.as_str(), "{env:?}");
+        assert_eq!(api["delta"]["size"], 20_000, "{env:?}");
+        assert_eq!(api["findings"][0]["code"], "max-growth");
+    }
+
+    // A merge request pipeline of main into something else is not a main run.
+    let out = budget_env(
+        dir.path(),
+        &["check", "--format", "json"],
+        &[
+            ("GITHUB_BASE_REF", ""),
+            ("CI_MERGE_REQUEST_IID", "7"),
+            ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(row(&json(&out), "api")["baseline"]["commit"], c.as_str());
 }

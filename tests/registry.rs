@@ -99,6 +99,7 @@ fn client() -> (Registry, tempfile::TempDir) {
     let registry = Registry::new(RegistryOptions {
         insecure: vec![],
         timeout: Duration::from_secs(30),
+        ..RegistryOptions::default()
     })
     .unwrap()
     .with_docker_config(config.path());
@@ -113,14 +114,36 @@ fn basic(user: &str, password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
-/// The measurement must be the manifest's own figures, to the byte.
-fn assert_matches_manifest(m: &Measurement, answer: &Answer) {
+/// The measurement must be the manifest's own figures, to the byte, with
+/// the layers named as the config blob names them (its diff IDs), each
+/// layer's blob digest beside it, and its platform and instructions.
+fn assert_matches_manifest(
+    registry: &LocalRegistry,
+    repository: &str,
+    m: &Measurement,
+    answer: &Answer,
+) {
     let manifest = answer.json();
     let layers = manifest["layers"].as_array().expect("an image manifest");
     let sizes: Vec<u64> = layers.iter().map(|l| l["size"].as_u64().unwrap()).collect();
-    let digests: Vec<&str> = layers
+    let blobs: Vec<&str> = layers
         .iter()
         .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let config = registry.request(
+        "GET",
+        &format!("/v2/{repository}/blobs/{config_digest}"),
+        &[],
+        None,
+    );
+    assert_eq!(config.status, 200);
+    let config = config.json();
+    let diff_ids: Vec<&str> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
         .collect();
     assert_eq!(m.source, "registry");
     assert_eq!(
@@ -129,35 +152,40 @@ fn assert_matches_manifest(m: &Measurement, answer: &Answer) {
         "the manifest digest"
     );
     assert_eq!(
-        m.compressed,
+        m.metrics.compressed,
         Some(sizes.iter().sum()),
         "sum of layer blob sizes"
     );
-    assert!(!m.compressed_estimated);
+    assert!(!m.metrics.compressed_estimated);
     assert_eq!(
-        m.size, None,
-        "uncompressed size needs blobs, which are never read"
+        m.metrics.size, None,
+        "uncompressed size needs layer blobs, which are read only when a budget needs it"
     );
-    assert_eq!(m.layers, sizes.len() as u64);
+    assert_eq!(m.metrics.layers, Some(sizes.len() as u64));
     assert_eq!(
         m.layer_details
             .iter()
-            .map(|l| (l.digest.as_str(), l.compressed))
+            .map(|l| (l.digest.as_str(), l.blob.as_deref(), l.compressed))
             .collect::<Vec<_>>(),
-        digests
+        diff_ids
             .iter()
-            .copied()
-            .zip(sizes.iter().map(|s| Some(*s)))
+            .zip(&blobs)
+            .zip(&sizes)
+            .map(|((d, b), s)| (*d, Some(*b), Some(*s)))
             .collect::<Vec<_>>()
     );
+    assert!(m.layer_details.iter().all(|l| l.size.is_none()));
     assert!(
+        m.layer_details.iter().all(|l| l
+            .instruction
+            .as_deref()
+            .is_some_and(|i| i.starts_with("COPY "))),
+        "the config's history names each layer's instruction: {:?}",
         m.layer_details
-            .iter()
-            .all(|l| l.size.is_none() && l.instruction.is_none())
     );
 }
 
-/// Our client asked for manifests, and never for a blob.
+/// Our client asked for manifests and config blobs, and never for a layer blob.
 fn assert_manifests_only(registry: &LocalRegistry) {
     let ours = registry.requests_by("image-budget/");
     assert!(
@@ -165,8 +193,11 @@ fn assert_manifests_only(registry: &LocalRegistry) {
         "no manifest request of ours in the registry's log:\n{}",
         registry.log()
     );
-    let blobs: Vec<&String> = ours.iter().filter(|l| l.contains("/blobs/")).collect();
-    assert!(blobs.is_empty(), "blob requests: {blobs:#?}");
+    let layer_blobs = registry.layer_blob_requests();
+    assert!(
+        layer_blobs.is_empty(),
+        "layer blob requests: {layer_blobs:#?}"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +211,7 @@ async fn a_docker_pushed_image_measures_as_its_manifest_says() {
     let pushed = registry.docker_push(&image, "team/docker-app:1.0");
     let (client, _config) = client();
 
-    let measured = client.measure(&pushed, None).await.unwrap();
+    let measured = client.measure(&pushed, None, false).await.unwrap();
     assert_eq!(measured.len(), 1);
     let m = &measured[0];
     let direct = registry.manifest("team/docker-app", "1.0");
@@ -188,22 +219,23 @@ async fn a_docker_pushed_image_measures_as_its_manifest_says() {
         direct.header("Content-Type"),
         Some("application/vnd.docker.distribution.manifest.v2+json")
     );
-    assert_matches_manifest(m, &direct);
-    assert_eq!(m.layers, 3);
+    assert_matches_manifest(&registry, "team/docker-app", m, &direct);
+    assert_eq!(m.metrics.layers, Some(3));
     assert_eq!(m.reference, pushed);
     assert_eq!(
-        m.platform, None,
-        "a single manifest's platform is in its config blob"
+        m.platform.as_deref(),
+        Some("linux/amd64"),
+        "a single manifest's platform, from its config blob"
     );
     // Poorly compressible content: each blob is at least its file.
-    assert!(m.compressed.unwrap() > 420_900, "{m:?}");
+    assert!(m.metrics.compressed.unwrap() > 420_900, "{m:?}");
 
     // By digest, the same image.
     let by_digest = format!("{}/team/docker-app@{}", registry.host, m.digest);
-    let again = client.measure(&by_digest, None).await.unwrap();
+    let again = client.measure(&by_digest, None, false).await.unwrap();
     assert_eq!(
-        (again[0].digest.as_str(), again[0].compressed),
-        (m.digest.as_str(), m.compressed)
+        (again[0].digest.as_str(), again[0].metrics.compressed),
+        (m.digest.as_str(), m.metrics.compressed)
     );
     assert_manifests_only(&registry);
 }
@@ -216,14 +248,14 @@ async fn an_oci_image_copied_by_skopeo_measures_as_its_manifest_says() {
     let pushed = registry.skopeo_copy(&image, "oci/app:v2", "oci");
     let (client, _config) = client();
 
-    let measured = client.measure(&pushed, None).await.unwrap();
+    let measured = client.measure(&pushed, None, false).await.unwrap();
     let direct = registry.manifest("oci/app", "v2");
     assert_eq!(
         direct.header("Content-Type"),
         Some("application/vnd.oci.image.manifest.v1+json")
     );
-    assert_matches_manifest(&measured[0], &direct);
-    assert_eq!(measured[0].layers, 2);
+    assert_matches_manifest(&registry, "oci/app", &measured[0], &direct);
+    assert_eq!(measured[0].metrics.layers, Some(2));
     assert_manifests_only(&registry);
 }
 
@@ -268,33 +300,41 @@ async fn check_index(registry: &LocalRegistry, tag: &str, amd: &Answer, arm: &An
     let reference = format!("{}/multi/app:{tag}", registry.host);
 
     // No platform named: linux/amd64.
-    let default = client.measure(&reference, None).await.unwrap();
+    let default = client.measure(&reference, None, false).await.unwrap();
     assert_eq!(default.len(), 1);
-    assert_matches_manifest(&default[0], amd);
+    assert_matches_manifest(registry, "multi/app", &default[0], amd);
     assert_eq!(default[0].platform.as_deref(), Some("linux/amd64"));
 
     // A named one, variant left out.
     let chosen = client
-        .measure(&reference, Some(&PlatformChoice::One("linux/arm64".into())))
+        .measure(
+            &reference,
+            Some(&PlatformChoice::One("linux/arm64".into())),
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(chosen.len(), 1);
-    assert_matches_manifest(&chosen[0], arm);
+    assert_matches_manifest(registry, "multi/app", &chosen[0], arm);
     assert_eq!(chosen[0].platform.as_deref(), Some("linux/arm64/v8"));
 
     // All: each image in index order, never the attestation.
     let all = client
-        .measure(&reference, Some(&PlatformChoice::All))
+        .measure(&reference, Some(&PlatformChoice::All), false)
         .await
         .unwrap();
     let platforms: Vec<_> = all.iter().map(|m| m.platform.clone().unwrap()).collect();
     assert_eq!(platforms, ["linux/arm64/v8", "linux/amd64"]);
-    assert_matches_manifest(&all[0], arm);
-    assert_matches_manifest(&all[1], amd);
+    assert_matches_manifest(registry, "multi/app", &all[0], arm);
+    assert_matches_manifest(registry, "multi/app", &all[1], amd);
 
     // One that is not there: the error names those that are.
     let err = client
-        .measure(&reference, Some(&PlatformChoice::One("linux/s390x".into())))
+        .measure(
+            &reference,
+            Some(&PlatformChoice::One("linux/s390x".into())),
+            false,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Platform { .. }), "{err:?}");
@@ -340,7 +380,7 @@ async fn an_image_that_is_not_there_is_not_found() {
     let (client, _config) = client();
     for missing in ["present/app:2", "absent/app:1"] {
         let err = client
-            .measure(&format!("{}/{missing}", registry.host), None)
+            .measure(&format!("{}/{missing}", registry.host), None, false)
             .await
             .unwrap_err();
         assert!(err.is_not_found(), "{missing}: {err:?}");
@@ -371,7 +411,7 @@ async fn basic_auth_with_credentials_from_docker_config() {
     let host = registry.host.clone();
 
     // No config at all: anonymous, refused, and the error says so.
-    let err = client.measure(&pushed, None).await.unwrap_err();
+    let err = client.measure(&pushed, None, false).await.unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     assert!(
         err.to_string().contains("credentials tried: anonymous"),
@@ -383,23 +423,23 @@ async fn basic_auth_with_credentials_from_docker_config() {
         &config,
         json!({"auths": {&host: {"auth": basic(USER, PASSWORD)}}}),
     );
-    let measured = client.measure(&pushed, None).await.unwrap();
-    assert_matches_manifest(&measured[0], &direct);
+    let measured = client.measure(&pushed, None, false).await.unwrap();
+    assert_matches_manifest(&registry, "private/app", &measured[0], &direct);
 
     // `auths` with username and password, under a URL-style key.
     write_config(
         &config,
         json!({"auths": {format!("http://{host}/v2/"): {"username": USER, "password": PASSWORD}}}),
     );
-    let measured = client.measure(&pushed, None).await.unwrap();
-    assert_matches_manifest(&measured[0], &direct);
+    let measured = client.measure(&pushed, None, false).await.unwrap();
+    assert_matches_manifest(&registry, "private/app", &measured[0], &direct);
 
     // A wrong password: 401, naming the source and never the secret.
     write_config(
         &config,
         json!({"auths": {&host: {"auth": basic(USER, WRONG)}}}),
     );
-    let err = client.measure(&pushed, None).await.unwrap_err();
+    let err = client.measure(&pushed, None, false).await.unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("401 Unauthorized"), "{text}");
@@ -425,17 +465,17 @@ async fn basic_auth_with_credentials_from_a_helper() {
     // credHelpers names the helper for this registry.
     write_config(&config, json!({"credHelpers": {&host: HELPER}}));
     helper_knows(&host, USER, PASSWORD);
-    let measured = client.measure(&pushed, None).await.unwrap();
-    assert_matches_manifest(&measured[0], &direct);
+    let measured = client.measure(&pushed, None, false).await.unwrap();
+    assert_matches_manifest(&registry, "helped/app", &measured[0], &direct);
 
     // credsStore serves every registry without an `auths` entry.
     write_config(&config, json!({"credsStore": HELPER, "auths": {&host: {}}}));
-    let measured = client.measure(&pushed, None).await.unwrap();
-    assert_matches_manifest(&measured[0], &direct);
+    let measured = client.measure(&pushed, None, false).await.unwrap();
+    assert_matches_manifest(&registry, "helped/app", &measured[0], &direct);
 
     // The helper hands out a wrong password: the error names the helper.
     helper_knows(&host, USER, WRONG);
-    let err = client.measure(&pushed, None).await.unwrap_err();
+    let err = client.measure(&pushed, None, false).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains(&format!(
@@ -450,7 +490,7 @@ async fn basic_auth_with_credentials_from_a_helper() {
         &config,
         json!({"credHelpers": {"elsewhere.example": HELPER, &host: "budgettest-absent"}}),
     );
-    let err = client.measure(&pushed, None).await.unwrap_err();
+    let err = client.measure(&pushed, None, false).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("credential helper docker-credential-budgettest-absent (it could not be run"),
@@ -470,7 +510,7 @@ async fn credentials_come_from_docker_config_in_the_environment() {
     // No with_docker_config: $DOCKER_CONFIG/config.json names the helper.
     let client = Registry::new(RegistryOptions::default()).unwrap();
 
-    let err = client.measure(&pushed, None).await.unwrap_err();
+    let err = client.measure(&pushed, None, false).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains(&format!(
@@ -481,7 +521,7 @@ async fn credentials_come_from_docker_config_in_the_environment() {
     );
 
     helper_knows(&registry.host, USER, PASSWORD);
-    let measured = client.measure(&pushed, None).await.unwrap();
-    assert_matches_manifest(&measured[0], &direct);
+    let measured = client.measure(&pushed, None, false).await.unwrap();
+    assert_matches_manifest(&registry, "env/app", &measured[0], &direct);
     assert_manifests_only(&registry);
 }

@@ -1,7 +1,8 @@
 //! The registry client against an HTTP fake (wiremock) for what a real local
 //! registry will not do on demand: bearer-token challenges, rate limits,
-//! failing servers, slow answers and broken manifests. Every test ends by
-//! checking that no blob was ever requested.
+//! failing servers, slow answers and broken manifests. Every image has its
+//! config blob served (one small request); every test ends by checking that
+//! no layer blob was ever requested.
 
 use std::time::{Duration, Instant};
 
@@ -40,8 +41,49 @@ fn doc(value: serde_json::Value, media_type: &'static str) -> Doc {
     }
 }
 
+/// The config blob of an image with `layers` layers: linux/amd64, a diff
+/// ID and a history step (`COPY layerN /`) per layer.
+fn config(layers: usize) -> Doc {
+    let diff_ids: Vec<String> = (0..layers)
+        .map(|i| format!("sha256:{:064x}", 0xd1ff_0000 + i))
+        .collect();
+    let history: Vec<_> = (0..layers)
+        .map(|i| json!({"created_by": format!("COPY layer{i} /")}))
+        .collect();
+    doc(
+        json!({"architecture": "amd64", "os": "linux",
+               "rootfs": {"type": "layers", "diff_ids": diff_ids}, "history": history}),
+        "application/vnd.oci.image.config.v1+json",
+    )
+}
+
+/// Serves the config blob of every image [`image`] makes, in any repository.
+struct Configs;
+
+impl wiremock::Respond for Configs {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let wanted = request.url.path().rsplit('/').next().unwrap_or_default();
+        match (0..16).map(config).find(|c| c.digest == wanted) {
+            Some(c) => ResponseTemplate::new(200).set_body_raw(c.body, c.media_type),
+            None => ResponseTemplate::new(404)
+                .set_body_string(r#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#),
+        }
+    }
+}
+
+async fn serve_configs(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$",
+        ))
+        .respond_with(Configs)
+        .mount(server)
+        .await;
+}
+
 /// An image manifest with layers of these blob sizes.
 fn image(media_type: &'static str, sizes: &[u64]) -> Doc {
+    let config = config(sizes.len());
     let layer_type = if media_type == OCI_MANIFEST {
         "application/vnd.oci.image.layer.v1.tar+gzip"
     } else {
@@ -56,8 +98,8 @@ fn image(media_type: &'static str, sizes: &[u64]) -> Doc {
         .collect();
     doc(
         json!({"schemaVersion": 2, "mediaType": media_type,
-               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                          "digest": format!("sha256:{:064x}", 7), "size": 321},
+               "config": {"mediaType": config.media_type,
+                          "digest": config.digest, "size": config.body.len()},
                "layers": layers}),
         media_type,
     )
@@ -97,6 +139,7 @@ fn serve(doc: &Doc) -> ResponseTemplate {
 /// A fake registry that needs no authentication.
 async fn open_registry() -> MockServer {
     let server = MockServer::start().await;
+    serve_configs(&server).await;
     Mock::given(method("GET"))
         .and(path("/v2/"))
         .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
@@ -115,6 +158,7 @@ fn client(timeout: Duration) -> (Registry, tempfile::TempDir) {
     let registry = Registry::new(RegistryOptions {
         insecure: vec![],
         timeout,
+        ..RegistryOptions::default()
     })
     .unwrap()
     .with_docker_config(config.path());
@@ -131,17 +175,20 @@ async fn requests_to(server: &MockServer, wanted: &str) -> usize {
         .count()
 }
 
-/// Manifests only: not one request for a blob, layers or config alike.
+/// Manifests and configs only: not one request for a layer blob.
 async fn assert_no_blobs(server: &MockServer) {
     let requests = server.received_requests().await.unwrap();
     assert!(
         !requests.is_empty(),
         "the fake registry saw no request at all"
     );
+    let configs: Vec<String> = (0..16).map(|n| config(n).digest).collect();
     for r in &requests {
+        let path = r.url.path();
+        let is_config = configs.iter().any(|c| path.ends_with(c.as_str()));
         assert!(
-            !r.url.path().contains("/blobs/"),
-            "a blob was requested: {} {}",
+            !path.contains("/blobs/") || is_config,
+            "a layer blob was requested: {} {}",
             r.method,
             r.url
         );
@@ -151,6 +198,7 @@ async fn assert_no_blobs(server: &MockServer) {
 #[tokio::test]
 async fn bearer_challenge_then_token_then_manifests_of_an_index() {
     let server = MockServer::start().await;
+    serve_configs(&server).await;
     let realm = format!("{}/token", server.uri());
     Mock::given(method("GET"))
         .and(path("/v2/"))
@@ -195,31 +243,54 @@ async fn bearer_challenge_then_token_then_manifests_of_an_index() {
 
     let (registry, _config) = client(Duration::from_secs(10));
     let reference = format!("{}/acme/api:1.0", host(&server));
-    let one = registry.measure(&reference, None).await.unwrap();
+    let one = registry.measure(&reference, None, false).await.unwrap();
     assert_eq!(one.len(), 1);
     let m = &one[0];
     assert_eq!(m.source, "registry");
     assert_eq!(m.reference, reference);
     assert_eq!(m.digest, amd64.digest);
     assert_eq!(m.platform.as_deref(), Some("linux/amd64"));
-    assert_eq!(m.size, None);
-    assert_eq!(m.compressed, Some(1000 + 2345 + 77));
-    assert!(!m.compressed_estimated);
-    assert_eq!(m.layers, 3);
+    assert_eq!(m.metrics.size, None);
+    assert_eq!(m.metrics.compressed, Some(1000 + 2345 + 77));
+    assert!(!m.metrics.compressed_estimated);
+    assert_eq!(m.metrics.layers, Some(3));
+    let diff_ids = config(3);
+    let diff_ids: serde_json::Value = serde_json::from_slice(&diff_ids.body).unwrap();
     assert_eq!(
         m.layer_details
             .iter()
-            .map(|l| (l.size, l.compressed, l.instruction.clone()))
+            .map(|l| (
+                l.digest.as_str(),
+                l.size,
+                l.compressed,
+                l.instruction.as_deref()
+            ))
             .collect::<Vec<_>>(),
         [
-            (None, Some(1000), None),
-            (None, Some(2345), None),
-            (None, Some(77), None)
-        ]
+            (
+                diff_ids["rootfs"]["diff_ids"][0].as_str().unwrap(),
+                None,
+                Some(1000),
+                Some("COPY layer0 /")
+            ),
+            (
+                diff_ids["rootfs"]["diff_ids"][1].as_str().unwrap(),
+                None,
+                Some(2345),
+                Some("COPY layer1 /")
+            ),
+            (
+                diff_ids["rootfs"]["diff_ids"][2].as_str().unwrap(),
+                None,
+                Some(77),
+                Some("COPY layer2 /")
+            )
+        ],
+        "layers named by the config's diff IDs, with its instructions"
     );
 
     let all = registry
-        .measure(&reference, Some(&PlatformChoice::All))
+        .measure(&reference, Some(&PlatformChoice::All), false)
         .await
         .unwrap();
     let seen: Vec<_> = all
@@ -227,7 +298,7 @@ async fn bearer_challenge_then_token_then_manifests_of_an_index() {
         .map(|m| {
             (
                 m.platform.clone().unwrap(),
-                m.compressed.unwrap(),
+                m.metrics.compressed.unwrap(),
                 m.digest.clone(),
             )
         })
@@ -246,6 +317,7 @@ async fn bearer_challenge_then_token_then_manifests_of_an_index() {
 #[tokio::test]
 async fn credentials_from_config_go_to_the_token_service_and_a_refusal_names_their_source() {
     let server = MockServer::start().await;
+    serve_configs(&server).await;
     let realm = format!("{}/token", server.uri());
     Mock::given(method("GET"))
         .and(path("/v2/"))
@@ -293,13 +365,17 @@ async fn credentials_from_config_go_to_the_token_service_and_a_refusal_names_the
     };
 
     write_config("ci-bot:correct-horse-battery");
-    let measured = registry.measure(&reference, None).await.unwrap();
-    assert_eq!(measured[0].compressed, Some(11));
+    let measured = registry.measure(&reference, None, false).await.unwrap();
+    assert_eq!(measured[0].metrics.compressed, Some(11));
     assert_eq!(measured[0].digest, manifest.digest);
-    assert_eq!(measured[0].platform, None);
+    assert_eq!(
+        measured[0].platform.as_deref(),
+        Some("linux/amd64"),
+        "from the config blob"
+    );
 
     write_config("ci-bot:wrong-password-xyzzy");
-    let err = registry.measure(&reference, None).await.unwrap_err();
+    let err = registry.measure(&reference, None, false).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     assert!(
@@ -328,7 +404,7 @@ async fn an_anonymous_refusal_says_it_was_anonymous() {
         .await;
     let (registry, _config) = client(Duration::from_secs(10));
     let err = registry
-        .measure(&format!("{}/private/app", host(&server)), None)
+        .measure(&format!("{}/private/app", host(&server)), None, false)
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -367,11 +443,11 @@ async fn rate_limits_are_retried_and_retry_after_is_honoured() {
     let (registry, _config) = client(Duration::from_secs(10));
     let started = Instant::now();
     let measured = registry
-        .measure(&format!("{}/busy/app:1", host(&server)), None)
+        .measure(&format!("{}/busy/app:1", host(&server)), None, false)
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_eq!(measured[0].compressed, Some(42));
+    assert_eq!(measured[0].metrics.compressed, Some(42));
     assert_eq!(
         requests_to(&server, manifest_path).await,
         3,
@@ -398,7 +474,7 @@ async fn a_registry_that_keeps_failing_is_an_error_after_bounded_attempts() {
     let (registry, _config) = client(Duration::from_secs(10));
     let started = Instant::now();
     let err = registry
-        .measure(&format!("{}/broken/app:1", host(&server)), None)
+        .measure(&format!("{}/broken/app:1", host(&server)), None, false)
         .await
         .unwrap_err();
     let took = started.elapsed();
@@ -431,7 +507,7 @@ async fn a_slow_registry_times_out_with_a_clear_error() {
     let (registry, _config) = client(Duration::from_millis(500));
     let started = Instant::now();
     let err = registry
-        .measure(&format!("{}/slow/app:1", host(&server)), None)
+        .measure(&format!("{}/slow/app:1", host(&server)), None, false)
         .await
         .unwrap_err();
     assert!(
@@ -470,14 +546,14 @@ async fn a_malformed_manifest_is_a_clear_error() {
         .await;
     let (registry, _config) = client(Duration::from_secs(10));
     let err = registry
-        .measure(&format!("{}/bad/json:1", host(&server)), None)
+        .measure(&format!("{}/bad/json:1", host(&server)), None, false)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
     assert!(err.to_string().contains("is not valid JSON"), "{err}");
 
     let err = registry
-        .measure(&format!("{}/bad/digest:1", host(&server)), None)
+        .measure(&format!("{}/bad/digest:1", host(&server)), None, false)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Docker-Content-Digest"), "{err}");
@@ -496,7 +572,7 @@ async fn manifest_unknown_is_not_found() {
         .await;
     let (registry, _config) = client(Duration::from_secs(10));
     let err = registry
-        .measure(&format!("{}/acme/gone:1", host(&server)), None)
+        .measure(&format!("{}/acme/gone:1", host(&server)), None, false)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
@@ -537,15 +613,20 @@ async fn a_docker_manifest_list_picks_a_platform_or_names_those_there() {
         .measure(
             &reference,
             Some(&PlatformChoice::One("linux/arm/v7".into())),
+            false,
         )
         .await
         .unwrap();
     assert_eq!(arm_only.len(), 1);
     assert_eq!(arm_only[0].digest, arm.digest);
-    assert_eq!(arm_only[0].compressed, Some(30));
+    assert_eq!(arm_only[0].metrics.compressed, Some(30));
 
     let err = registry
-        .measure(&reference, Some(&PlatformChoice::One("linux/s390x".into())))
+        .measure(
+            &reference,
+            Some(&PlatformChoice::One("linux/s390x".into())),
+            false,
+        )
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -580,7 +661,7 @@ async fn an_index_entry_whose_content_does_not_match_its_digest_is_refused() {
         .await;
     let (registry, _config) = client(Duration::from_secs(10));
     let err = registry
-        .measure(&format!("{}/acme/tampered:1", host(&server)), None)
+        .measure(&format!("{}/acme/tampered:1", host(&server)), None, false)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("hashes to"), "{err}");
@@ -596,7 +677,7 @@ async fn a_registry_that_is_not_there_is_unreachable() {
     let (registry, _config) = client(Duration::from_secs(5));
     let started = Instant::now();
     let err = registry
-        .measure(&format!("127.0.0.1:{port}/acme/api:1"), None)
+        .measure(&format!("127.0.0.1:{port}/acme/api:1"), None, false)
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));

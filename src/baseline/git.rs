@@ -109,7 +109,22 @@ pub fn head_commit(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<S
         .or_else(|| git(dir, &["rev-parse", "HEAD"]).ok())
 }
 
-/// Finds the merge base of HEAD with the target branch, and its ancestors.
+/// True when the job runs on `branch` itself (a push to main), not in a
+/// pull or merge request: CI's variables, else the checked-out branch.
+fn on_branch(dir: &Path, env: &dyn Fn(&str) -> Option<String>, branch: &str) -> bool {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if set("GITHUB_BASE_REF").is_some() || set("CI_MERGE_REQUEST_IID").is_some() {
+        return false;
+    }
+    let github = set("GITHUB_REF").and_then(|r| r.strip_prefix("refs/heads/").map(str::to_string));
+    let current = github
+        .or_else(|| set("CI_COMMIT_BRANCH"))
+        .or_else(|| git(dir, &["symbolic-ref", "--quiet", "--short", "HEAD"]).ok());
+    current.is_some_and(|c| c.trim() == branch)
+}
+
+/// Finds the merge base of HEAD with the target branch, and its ancestors;
+/// on the target branch itself, HEAD's first parent and its ancestors.
 pub fn ancestry(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Ancestry, Error> {
     if git(dir, &["rev-parse", "--git-dir"]).is_err() {
         return Err(Error::NotARepository {
@@ -138,10 +153,32 @@ pub fn ancestry(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Ance
         }
         _ => return Err(Error::Unrelated { target }),
     };
+    // On the default branch itself the merge base is HEAD: the image a
+    // main job just pushed for HEAD is not its own baseline, the previous
+    // main commit's is.
+    let head = git(dir, &["rev-parse", "HEAD"]).unwrap_or_default();
+    let start = if base == head && on_branch(dir, env, &branch) {
+        match git(
+            dir,
+            &["rev-parse", "--verify", "--quiet", &format!("{head}^1")],
+        ) {
+            Ok(parent) => parent,
+            // The first commit: nothing came before it.
+            Err(_) => {
+                return Ok(Ancestry {
+                    target,
+                    commits: Vec::new(),
+                    shallow,
+                });
+            }
+        }
+    } else {
+        base
+    };
     let max = MAX_ANCESTORS.to_string();
     let list = git(
         dir,
-        &["rev-list", "--first-parent", "--max-count", &max, &base],
+        &["rev-list", "--first-parent", "--max-count", &max, &start],
     )?;
     Ok(Ancestry {
         target,

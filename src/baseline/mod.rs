@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
 
 use crate::config::{ImagePlan, PlatformChoice};
-use crate::measure::Sources;
+use crate::measure::{Needs, Sources};
 use crate::model::{Baseline, HistoryPoint};
 
 pub use git::{Ancestry, Error as GitError, ancestry, head_commit};
@@ -120,13 +120,15 @@ impl<'a> Finder<'a> {
         let Some(template) = &image.baseline else {
             return Ok(Found::No(None));
         };
-        let choice = match (&image.platform, platform) {
-            (Some(PlatformChoice::All), Some(row)) => Some(PlatformChoice::One(row.to_string())),
-            (choice, _) => choice.clone(),
+        // The baseline at the row's platform: an arm64 row against the
+        // arm64 manifest, whatever the config asked for.
+        let choice = match platform {
+            Some(row) => Some(PlatformChoice::One(row.to_string())),
+            None => image.platform.clone().filter(|p| *p != PlatformChoice::All),
         };
-        let compressed = image.budget.max_compressed.is_some();
+        let needs = Needs::of(&image.budget);
         if !uses_merge_base(template) {
-            return self.measure(template, choice.as_ref(), compressed, None).await.map(|found| {
+            return self.measure(template, choice.as_ref(), needs, None).await.map(|found| {
                 found.unwrap_or_else(|| {
                     Found::No(Some(format!(
                         "baseline `{template}` was not found: judged as new, by absolute budgets only"
@@ -141,7 +143,7 @@ impl<'a> Finder<'a> {
         for commit in &ancestry.commits {
             let reference = fill(template, commit);
             if let Some(found) = self
-                .measure(&reference, choice.as_ref(), compressed, Some(commit))
+                .measure(&reference, choice.as_ref(), needs, Some(commit))
                 .await?
             {
                 return Ok(found);
@@ -166,10 +168,10 @@ impl<'a> Finder<'a> {
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
-        compressed: bool,
+        needs: Needs,
         commit: Option<&String>,
     ) -> Result<Option<Found>, String> {
-        match self.sources.measure(reference, platform, compressed).await {
+        match self.sources.measure(reference, platform, needs).await {
             Ok(mut measured) if !measured.is_empty() => {
                 let m = measured.swap_remove(0);
                 Ok(Some(Found::Yes(Baseline {
@@ -177,15 +179,12 @@ impl<'a> Finder<'a> {
                     source: "reference".to_string(),
                     commit: commit.cloned(),
                     digest: Some(m.digest),
-                    size: m.size,
-                    compressed: m.compressed,
-                    layers: Some(m.layers),
-                    layer_details: m.layer_details,
                     history: vec![HistoryPoint {
                         commit: commit.cloned(),
-                        size: m.size,
-                        compressed: m.compressed,
+                        metrics: m.metrics.clone(),
                     }],
+                    metrics: m.metrics,
+                    layer_details: m.layer_details,
                 })))
             }
             Ok(_) => Ok(None),

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::measure::cache::LayerFacts;
 use crate::model::{Baseline, HISTORY_MAX, HistoryPoint, ImageResult, Report, Status};
 use crate::saved;
 
@@ -44,6 +45,27 @@ impl BaselineReport {
         }
     }
 
+    /// What the report says of registry layers: each layer with a blob
+    /// digest and a size, to seed the layer facts cache.
+    pub fn layer_facts(&self) -> Vec<LayerFacts> {
+        let mut facts = Vec::new();
+        for image in self.images.values().flatten() {
+            for layer in &image.layer_details {
+                if let (Some(blob), Some(size), Some(blob_size)) =
+                    (&layer.blob, layer.size, layer.compressed)
+                {
+                    facts.push(LayerFacts {
+                        blob: blob.clone(),
+                        diff_id: layer.digest.clone(),
+                        size,
+                        blob_size,
+                    });
+                }
+            }
+        }
+        facts
+    }
+
     /// The baseline for an image (on a platform, for a row of
     /// `platform = "all"`), when the report measured it.
     pub fn get(&self, name: &str, platform: Option<&str>) -> Option<Baseline> {
@@ -52,7 +74,9 @@ impl BaselineReport {
             Some(p) if rows.len() > 1 => rows.iter().find(|r| r.platform.as_deref() == Some(p))?,
             _ => rows.first()?,
         };
-        if image.status == Status::Error || (image.size.is_none() && image.compressed.is_none()) {
+        let metrics = &image.metrics;
+        if image.status == Status::Error || (metrics.size.is_none() && metrics.compressed.is_none())
+        {
             return None;
         }
         Some(Baseline {
@@ -60,16 +84,13 @@ impl BaselineReport {
             source: "report".to_string(),
             commit: self.commit.clone(),
             digest: image.digest.clone(),
-            size: image.size,
-            compressed: image.compressed,
-            layers: image.layers,
+            metrics: metrics.clone(),
             layer_details: image.layer_details.clone(),
             history: with_point(
                 &image.history,
                 HistoryPoint {
                     commit: self.commit.clone(),
-                    size: image.size,
-                    compressed: image.compressed,
+                    metrics: metrics.clone(),
                 },
             ),
         })
@@ -88,6 +109,7 @@ pub fn with_point(history: &[HistoryPoint], point: HistoryPoint) -> Vec<HistoryP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Metrics;
 
     const REPORT: &str = r#"{"schema": "image-budget/report/v1", "passed": true,
       "images": [
@@ -104,14 +126,16 @@ mod tests {
     fn history_grows_by_one_point_and_keeps_the_last_twenty() {
         let point = |n: u64| HistoryPoint {
             commit: Some(format!("c{n}")),
-            size: Some(n),
-            compressed: None,
+            metrics: Metrics {
+                size: Some(n),
+                ..Metrics::default()
+            },
         };
         let twenty: Vec<HistoryPoint> = (0..20).map(point).collect();
         let next = with_point(&twenty, point(20));
         assert_eq!(next.len(), 20);
-        assert_eq!(next[0].size, Some(1));
-        assert_eq!(next[19].size, Some(20));
+        assert_eq!(next[0].metrics.size, Some(1));
+        assert_eq!(next[19].metrics.size, Some(20));
         assert_eq!(with_point(&[], point(5)), vec![point(5)]);
     }
 
@@ -119,8 +143,8 @@ mod tests {
     fn reads_images_by_name() {
         let report = BaselineReport::parse(Path::new("main.json"), REPORT).unwrap();
         let api = report.get("api", None).unwrap();
-        assert_eq!(api.size, Some(123));
-        assert_eq!(api.layers, Some(2));
+        assert_eq!(api.metrics.size, Some(123));
+        assert_eq!(api.metrics.layers, Some(2));
         assert_eq!(api.reference, "acme/api:main");
         assert_eq!(api.source, "report");
         assert!(

@@ -80,6 +80,8 @@ fn render_problems(problems: &[Problem]) -> String {
     text
 }
 
+pub use crate::model::Budget;
+
 /// Which manifest of a multi-platform image a budget applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformChoice {
@@ -96,18 +98,6 @@ impl fmt::Display for PlatformChoice {
             PlatformChoice::All => f.write_str("all"),
         }
     }
-}
-
-/// The limits that apply to one image.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Budget {
-    pub max_size: Option<u64>,
-    pub warn_size: Option<u64>,
-    /// Bytes a pull transfers (the registry's compressed layer blobs).
-    pub max_compressed: Option<u64>,
-    pub max_layers: Option<u64>,
-    pub max_growth: Option<Growth>,
-    pub warn_growth: Option<Growth>,
 }
 
 /// One image to check, with everything resolved.

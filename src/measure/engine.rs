@@ -13,6 +13,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::archive;
 use super::history::{Step, layers_with_history};
 use super::{Error, Measurement};
+use crate::model::Metrics;
 
 /// The engine's address, as the user would name it in `DOCKER_HOST`.
 fn host() -> String {
@@ -91,12 +92,16 @@ impl Engine {
             source: "daemon",
             digest,
             platform,
-            size: Some(u64::try_from(size).unwrap_or(0)),
-            compressed: None,
-            compressed_estimated: false,
-            layers: diff_ids.len() as u64,
+            metrics: Metrics {
+                size: Some(u64::try_from(size).unwrap_or(0)),
+                compressed: None,
+                compressed_estimated: false,
+                layers: Some(diff_ids.len() as u64),
+                wasted: None,
+            },
             layer_details: layers_with_history(&diff_ids, &steps),
             repo_digests,
+            note: None,
         })
     }
 }

@@ -57,6 +57,7 @@ pub fn layers_with_history(digests: &[String], steps: &[Step]) -> Vec<Layer> {
             let step = chosen.as_ref().map(|c| &steps[c[i]]);
             Layer {
                 digest: digest.clone(),
+                blob: None,
                 size: step.map(|s| s.size),
                 compressed: None,
                 instruction: step

@@ -3,16 +3,17 @@
 //! archives. `Sources` resolves a reference to the right one.
 
 pub mod archive;
+pub mod cache;
 pub mod credentials;
 mod engine;
 mod history;
+pub(crate) mod image_config;
 pub mod platform;
 pub mod registry;
 pub mod source;
 mod sources;
 
-use crate::judge::Metrics;
-use crate::model::Layer;
+use crate::model::{Budget, Layer, Metrics};
 
 pub use engine::Engine;
 pub use history::layers_with_history;
@@ -30,27 +31,36 @@ pub struct Measurement {
     pub digest: String,
     /// `os/arch[/variant]`.
     pub platform: Option<String>,
-    /// Uncompressed bytes of all layers, as `docker image inspect` reports
-    /// `Size`; `None` where the source cannot tell without reading layer blobs.
-    pub size: Option<u64>,
-    /// Bytes a pull transfers: the sum of the layer blob sizes.
-    pub compressed: Option<u64>,
-    /// `compressed` was estimated by compressing the layers, not read from a manifest.
-    pub compressed_estimated: bool,
-    pub layers: u64,
+    /// The numbers judged: `size` as `docker image inspect` reports it,
+    /// `compressed` as a pull transfers it, the layer count.
+    pub metrics: Metrics,
     pub layer_details: Vec<Layer>,
     /// The engine's repo digests (`repo@sha256:...`): where the image was
     /// pushed, to read its compressed size from. Empty for other sources.
     pub repo_digests: Vec<String>,
+    /// Worth telling about how it was measured: a plain reference that the
+    /// engine did not have, measured in its registry instead.
+    pub note: Option<String>,
 }
 
-impl Measurement {
-    pub fn metrics(&self) -> Metrics {
-        Metrics {
-            size: self.size,
-            compressed: self.compressed,
-            layers: Some(self.layers),
-            wasted: None,
+/// What a measurement must tell. The registry reads layer blobs only for
+/// `size`; the engine asks the registry (or estimates) only for `compressed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub size: bool,
+    pub compressed: bool,
+}
+
+impl Needs {
+    /// What an image's budgets judge: the size for size and growth budgets,
+    /// the compressed size for `max-compressed`.
+    pub fn of(budget: &Budget) -> Needs {
+        Needs {
+            size: budget.max_size.is_some()
+                || budget.warn_size.is_some()
+                || budget.max_growth.is_some()
+                || budget.warn_growth.is_some(),
+            compressed: budget.max_compressed.is_some(),
         }
     }
 }

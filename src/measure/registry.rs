@@ -1,23 +1,29 @@
-//! Measuring images in a registry from their manifests alone: the layer blob
-//! sizes a manifest lists are what a pull transfers. No blob is ever
-//! requested, not even the config, so the uncompressed size stays unknown.
+//! Measuring images in a registry: the manifest's layer blob sizes are what a
+//! pull transfers; the config blob (one small request) names the layers by
+//! diff ID, tells the platform and the instruction behind each layer. The
+//! uncompressed size is counted, only when it is needed, by streaming each
+//! layer blob once (see `layers`), or read from the layer facts cache.
 //!
 //! oci-client does the authentication dance (the `/v2/` challenge, then a
 //! bearer token or basic credentials); the manifest requests are plain HTTP
 //! here so that every status, `Retry-After` and `Docker-Content-Digest` is
 //! seen, retried and reported as it is.
 
+mod layers;
 mod manifest;
 mod session;
 mod target;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oci_client::Client as OciClient;
 use oci_client::client::{ClientConfig, ClientProtocol};
 
 use super::Measurement;
+use super::cache::{Cache, LayerFacts};
 use super::credentials::{self, Credentials};
 use super::platform::{self, SelectError};
 use crate::config::PlatformChoice;
@@ -98,6 +104,22 @@ pub enum Error {
         #[source]
         source: SelectError,
     },
+    #[error(
+        "registry {registry} has no blob {blob}, which the manifest of `{reference}` lists ({detail})\n  hint: the image in the registry is incomplete; push it again"
+    )]
+    MissingBlob {
+        reference: String,
+        registry: String,
+        blob: String,
+        detail: String,
+    },
+    #[error("layer {blob} of `{reference}` cannot be counted: {reason}\n  hint: {hint}")]
+    Layer {
+        reference: String,
+        blob: String,
+        reason: String,
+        hint: &'static str,
+    },
     #[error(transparent)]
     Credentials(#[from] credentials::Error),
     #[error("cannot set up the registry client: {reason}")]
@@ -126,8 +148,11 @@ pub struct RegistryOptions {
     /// registries (`localhost`, 127.0.0.0/8, `[::1]`) always are; every other
     /// one is reached over HTTPS with its certificate verified.
     pub insecure: Vec<String>,
-    /// The limit for connecting and for each request.
+    /// The limit for connecting and for each request (for a layer blob:
+    /// for each read of its stream, however long the whole takes).
     pub timeout: Duration,
+    /// Where layer facts are kept between runs.
+    pub cache: Cache,
 }
 
 impl Default for RegistryOptions {
@@ -135,14 +160,27 @@ impl Default for RegistryOptions {
         RegistryOptions {
             insecure: Vec::new(),
             timeout: Duration::from_secs(30),
+            cache: Cache::none(),
         }
     }
 }
+
+/// How many layer blobs stream at once, over all images of a run.
+const LAYER_STREAMS: usize = 4;
+
+/// The layers being counted now, by blob digest: an image that needs a
+/// layer another image is counting waits for that count.
+type InFlight = Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<LayerFacts>>>>>;
 
 /// A client for measuring images in registries; cheap to clone and share.
 #[derive(Clone)]
 pub struct Registry {
     http: reqwest::Client,
+    /// For layer blobs: a read timeout, not a limit on the whole transfer.
+    blob_http: reqwest::Client,
+    cache: Cache,
+    in_flight: InFlight,
+    streams: Arc<tokio::sync::Semaphore>,
     oci_plain: OciClient,
     oci_tls: OciClient,
     insecure: Vec<String>,
@@ -157,6 +195,14 @@ impl Registry {
             .user_agent(USER_AGENT)
             .connect_timeout(timeout)
             .timeout(timeout)
+            .build()
+            .map_err(|e| Error::Setup {
+                reason: root_cause(&e),
+            })?;
+        let blob_http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
             .build()
             .map_err(|e| Error::Setup {
                 reason: root_cause(&e),
@@ -176,6 +222,10 @@ impl Registry {
         };
         Ok(Registry {
             http,
+            blob_http,
+            cache: options.cache,
+            in_flight: InFlight::default(),
+            streams: Arc::new(tokio::sync::Semaphore::new(LAYER_STREAMS)),
             oci_plain: oci(ClientProtocol::Http)?,
             oci_tls: oci(ClientProtocol::Https)?,
             insecure: options.insecure,
@@ -191,22 +241,32 @@ impl Registry {
         self
     }
 
-    /// Measures `reference` from its manifest. For an index (manifest list)
-    /// `platform` chooses: `None` is linux/amd64 or the only image there,
-    /// `All` gives one measurement per platform; attestations never count.
-    /// A single image manifest is measured whatever `platform` names, with
-    /// `platform: None`: its platform is in its config blob, never read.
+    /// Measures `reference`. For an index (manifest list) `platform`
+    /// chooses: `None` is linux/amd64 or the only image there, `All` gives
+    /// one measurement per platform; attestations never count. A single
+    /// image manifest is measured whatever `platform` names; its platform is
+    /// its config's. With `need_size`, every layer not in the cache is
+    /// streamed and counted; without, only cached layers give their size.
     pub async fn measure(
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
+        need_size: bool,
     ) -> Result<Vec<Measurement>, Error> {
         let target = Target::parse(reference, &self.insecure)?;
         let credentials = self.credentials(&target.registry).await?;
         let mut session = Session::new(self, &target, credentials);
         let top = session.fetch(&target.selector).await?;
         match top.manifest {
-            Manifest::Image { layers } => Ok(vec![target.measurement(top.digest, None, &layers)]),
+            Manifest::Image { config, layers } => {
+                let image = layers::Image {
+                    digest: top.digest,
+                    platform: None,
+                    config,
+                    layers,
+                };
+                Ok(vec![self.measure_image(&session, image, need_size).await?])
+            }
             Manifest::Index { entries } => {
                 let chosen =
                     platform::select(&entries, platform).map_err(|source| Error::Platform {
@@ -216,20 +276,32 @@ impl Registry {
                 let mut measurements = Vec::with_capacity(chosen.len());
                 for entry in chosen {
                     let child = session.fetch(&entry.digest).await?;
-                    let Manifest::Image { layers } = child.manifest else {
+                    let Manifest::Image { config, layers } = child.manifest else {
                         return Err(Error::Malformed {
                             reference: target.reference.clone(),
                             url: target.manifest_url(&entry.digest),
                             reason: "an index entry is itself an index; nested indexes are not supported".into(),
                         });
                     };
-                    measurements.push(target.measurement(
-                        child.digest,
-                        entry.platform_name(),
-                        &layers,
-                    ));
+                    let image = layers::Image {
+                        digest: child.digest,
+                        platform: entry.platform_name(),
+                        config,
+                        layers,
+                    };
+                    measurements.push(self.measure_image(&session, image, need_size).await?);
                 }
                 Ok(measurements)
+            }
+        }
+    }
+
+    /// Keeps what a saved report says of layers (diff ID, size and blob of
+    /// each), so that they need not be read again.
+    pub fn remember(&self, facts: &[LayerFacts]) {
+        for f in facts {
+            if self.cache.layer(&f.blob).is_none() {
+                self.cache.put_layer(f);
             }
         }
     }
@@ -255,6 +327,6 @@ mod tests {
     fn measuring_can_be_spawned() {
         fn assert_send<T: Send + 'static>(_: T) {}
         let registry = Registry::new(RegistryOptions::default()).unwrap();
-        assert_send(async move { registry.measure("ghcr.io/a/b:1", None).await });
+        assert_send(async move { registry.measure("ghcr.io/a/b:1", None, true).await });
     }
 }

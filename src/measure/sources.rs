@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
 use super::archive;
+use super::cache::{Cache, LayerFacts};
 use super::registry::{self, Registry, RegistryOptions};
 use super::source::{self, Source};
-use super::{Engine, Error, Measurement, platform};
+use super::{Engine, Error, Measurement, Needs, platform};
 use crate::config::PlatformChoice;
 
 /// How sources are set up.
@@ -15,6 +16,8 @@ use crate::config::PlatformChoice;
 pub struct Options {
     /// Registries reached over plain HTTP besides loopback.
     pub insecure_registries: Vec<String>,
+    /// Where the facts of registry layers are kept between runs.
+    pub cache: Cache,
 }
 
 /// Every place an image can be measured, each set up on first use.
@@ -43,6 +46,7 @@ impl Sources {
             .get_or_init(|| async {
                 Registry::new(RegistryOptions {
                     insecure: self.options.insecure_registries.clone(),
+                    cache: self.options.cache.clone(),
                     ..RegistryOptions::default()
                 })
             })
@@ -54,35 +58,62 @@ impl Sources {
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
+        need_size: bool,
     ) -> Result<Vec<Measurement>, registry::Error> {
-        self.registry().await?.measure(reference, platform).await
+        self.registry()
+            .await?
+            .measure(reference, platform, need_size)
+            .await
+    }
+
+    /// Keeps layer facts that a saved report gives, for registry images
+    /// that have those layers.
+    pub async fn remember(&self, facts: &[LayerFacts]) {
+        if let Ok(registry) = self.registry().await {
+            registry.remember(facts);
+        }
     }
 
     /// Measures a reference where it points: one measurement, or one per
-    /// platform for `platform = "all"`. With `compressed`, an engine image's
-    /// compressed size is read from the registry it was pushed to.
+    /// platform for `platform = "all"`. `needs` says what must be known: a
+    /// registry image's layers are read only for `size`; an engine image's
+    /// compressed size is read from the registry it was pushed to only for
+    /// `compressed`.
     pub async fn measure(
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
-        compressed: bool,
+        needs: Needs,
     ) -> Result<Vec<Measurement>, Error> {
+        let (compressed, need_size) = (needs.compressed, needs.size);
         let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
             reference: reference.to_string(),
             reason,
         })?;
         match source {
             Source::Daemon(name) => Ok(vec![self.in_engine(&name, platform, compressed).await?]),
-            Source::Registry(name) => Ok(self.in_registry(&name, platform).await?),
+            Source::Registry(name) => Ok(self.in_registry(&name, platform, need_size).await?),
             Source::Auto(name) => match self.in_engine(&name, platform, compressed).await {
                 Ok(m) => Ok(vec![m]),
-                Err(engine @ (Error::NotFound { .. } | Error::Unreachable { .. })) => self
-                    .in_registry(&name, platform)
-                    .await
-                    .map_err(|registry| Error::Nowhere {
-                        engine: Box::new(engine),
-                        registry: Box::new(registry),
-                    }),
+                Err(engine @ (Error::NotFound { .. } | Error::Unreachable { .. })) => {
+                    let mut found =
+                        self.in_registry(&name, platform, need_size)
+                            .await
+                            .map_err(|registry| Error::Nowhere {
+                                engine: Box::new(engine.clone()),
+                                registry: Box::new(registry),
+                            })?;
+                    let why = match engine {
+                        Error::NotFound { .. } => "the local engine has no such image",
+                        _ => "the local engine could not be reached",
+                    };
+                    for m in &mut found {
+                        m.note = Some(format!(
+                            "`{name}` was measured in its registry ({why}): the pushed image, not a local build"
+                        ));
+                    }
+                    Ok(found)
+                }
                 Err(other) => Err(other),
             },
             Source::DockerArchive { path, selector } => {
@@ -176,8 +207,8 @@ impl Sources {
             return Ok(());
         }
         let estimate = self.engine().await.estimate_compressed(name).await?;
-        measured.compressed = estimate.compressed;
-        measured.compressed_estimated = estimate.compressed.is_some();
+        measured.metrics.compressed = estimate.metrics.compressed;
+        measured.metrics.compressed_estimated = estimate.metrics.compressed.is_some();
         for (layer, exported) in measured
             .layer_details
             .iter_mut()
@@ -192,13 +223,14 @@ impl Sources {
     async fn add_pushed_size(&self, measured: &mut Measurement) -> bool {
         let choice = measured.platform.clone().map(PlatformChoice::One);
         for pushed in measured.repo_digests.clone() {
-            if let Ok(found) = self.in_registry(&pushed, choice.as_ref()).await
+            if let Ok(found) = self.in_registry(&pushed, choice.as_ref(), false).await
                 && let Some(first) = found.first()
             {
-                measured.compressed = first.compressed;
-                measured.compressed_estimated = false;
+                measured.metrics.compressed = first.metrics.compressed;
+                measured.metrics.compressed_estimated = false;
                 for (layer, remote) in measured.layer_details.iter_mut().zip(&first.layer_details) {
                     layer.compressed = remote.compressed;
+                    layer.blob.clone_from(&remote.blob);
                 }
                 return true;
             }

@@ -4,13 +4,14 @@
 use super::comment::{self, Cause, LayerDiff, MAX_COMMENT_CHARS};
 use super::*;
 use crate::model::{
-    Baseline, BudgetView, Delta, Finding, ImageResult, Layer, Report, Severity, Status,
+    Baseline, Budget, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity, Status,
 };
 use crate::size::Growth;
 
 fn layer(digest: &str, size: u64, instruction: &str) -> Layer {
     Layer {
         digest: format!("sha256:{digest}"),
+        blob: None,
         size: Some(size),
         compressed: None,
         instruction: Some(instruction.to_string()),
@@ -24,19 +25,21 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         source: Some("daemon".into()),
         digest: Some("sha256:feed".into()),
         platform: Some("linux/amd64".into()),
-        size: Some(size),
-        compressed: None,
-        compressed_estimated: false,
-        layers: Some(4),
-        wasted: None,
+        metrics: Metrics {
+            size: Some(size),
+            compressed: None,
+            compressed_estimated: false,
+            layers: Some(4),
+            wasted: None,
+        },
         baseline: None,
         delta: None,
         status,
         findings: Vec::new(),
         error: None,
-        budget: BudgetView {
+        budget: Budget {
             max_size: Some(200_000_000),
-            ..BudgetView::default()
+            ..Budget::default()
         },
         layer_details: Vec::new(),
         notes: Vec::new(),
@@ -46,15 +49,18 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
 
 /// Gives `image` a baseline of `size` bytes with `layers`, and the delta.
 fn against(image: &mut ImageResult, size: u64, layers: Vec<Layer>) {
-    let now = image.size.unwrap();
+    let now = image.metrics.size.unwrap();
     image.baseline = Some(Baseline {
         reference: format!("ghcr.io/acme/{}:main", image.name),
         source: "reference".into(),
         commit: None,
         digest: None,
-        size: Some(size),
-        compressed: None,
-        layers: Some(layers.len() as u64),
+        metrics: Metrics {
+            size: Some(size),
+            compressed: None,
+            layers: Some(layers.len() as u64),
+            ..Metrics::default()
+        },
         layer_details: layers,
         history: Vec::new(),
     });
@@ -107,7 +113,7 @@ fn ci_sample() -> Report {
             "COPY target/release/api /usr/local/bin/api # buildkit",
         ),
     ];
-    api.layers = Some(4);
+    api.metrics.layers = Some(4);
     against(
         &mut api,
         137_000_000,
@@ -199,8 +205,8 @@ fn ci_sample() -> Report {
         .push("no baseline `ghcr.io/acme/edge:main`: judged as new".into());
 
     let mut gone = image("gone", 0, Status::Error);
-    gone.size = None;
-    gone.layers = None;
+    gone.metrics.size = None;
+    gone.metrics.layers = None;
     gone.platform = None;
     gone.source = None;
     gone.error =
@@ -208,12 +214,12 @@ fn ci_sample() -> Report {
 
     // A multi-platform pair, compressed sizes known (one estimated).
     let mut amd = image("multi", 30_000_000, Status::Pass);
-    amd.compressed = Some(12_000_000);
+    amd.metrics.compressed = Some(12_000_000);
     amd.budget.max_compressed = Some(15_000_000);
     let mut arm = image("multi", 29_000_000, Status::Pass);
     arm.platform = Some("linux/arm64".into());
-    arm.compressed = Some(11_500_000);
-    arm.compressed_estimated = true;
+    arm.metrics.compressed = Some(11_500_000);
+    arm.metrics.compressed_estimated = true;
     arm.budget.max_compressed = Some(15_000_000);
     against(&mut amd, 30_000_000, Vec::new());
     against(&mut arm, 28_000_000, Vec::new());
@@ -374,7 +380,7 @@ fn hostile_report() -> Report {
         // the platform shows in its name.
         let mut broken = image(&format!("{text}{i}"), 0, Status::Error);
         broken.platform = Some(format!("{text}/arm64"));
-        broken.size = None;
+        broken.metrics.size = None;
         broken.error = Some(format!("cannot reach {text}"));
         images.push(broken);
     }

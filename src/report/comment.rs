@@ -308,7 +308,7 @@ impl<'a> LayerDiff<'a> {
         let shared = image
             .iter()
             .zip(baseline)
-            .take_while(|(a, b)| a.digest == b.digest)
+            .take_while(|(a, b)| a.same_as(b))
             .count();
         let mut unmatched: Vec<Option<&Layer>> = baseline.iter().map(Some).collect();
         let mut added = Vec::new();
@@ -316,7 +316,7 @@ impl<'a> LayerDiff<'a> {
         for (i, layer) in image.iter().enumerate() {
             let found = unmatched
                 .iter_mut()
-                .find(|slot| slot.is_some_and(|b| b.digest == layer.digest));
+                .find(|slot| slot.is_some_and(|b| b.same_as(layer)));
             match found {
                 Some(slot) => {
                     *slot = None;
@@ -353,7 +353,7 @@ impl<'a> LayerDiff<'a> {
 /// commits, always quoted (GitHub's renderer rejects some unquoted labels);
 /// points with an unknown size are left out, never drawn as 0.
 pub fn trend_section(report: &Report, image: &ImageResult) -> Option<String> {
-    let now = image.size?;
+    let now = image.metrics.size?;
     let mut points: Vec<(String, u64)> = image
         .history
         .iter()
@@ -363,7 +363,7 @@ pub fn trend_section(report: &Report, image: &ImageResult) -> Option<String> {
                 .commit
                 .as_deref()
                 .map_or_else(|| format!("#{}", i + 1), |c| c.chars().take(7).collect());
-            Some((label, p.size?))
+            Some((label, p.metrics.size?))
         })
         .collect();
     if points.is_empty() {
@@ -601,11 +601,13 @@ mod tests {
 
     #[test]
     fn the_trend_is_a_quoted_mermaid_chart_without_unknown_points() {
-        use crate::model::{BudgetView, HistoryPoint, ImageResult, Report, Status};
+        use crate::model::{Budget, HistoryPoint, ImageResult, Metrics, Report, Status};
         let point = |commit: Option<&str>, size: Option<u64>| HistoryPoint {
             commit: commit.map(str::to_string),
-            size,
-            compressed: None,
+            metrics: Metrics {
+                size,
+                ..Metrics::default()
+            },
         };
         let image = ImageResult {
             name: "api\"]<x>".into(),
@@ -613,17 +615,19 @@ mod tests {
             source: Some("oci".into()),
             digest: None,
             platform: None,
-            size: Some(12_500_000),
-            compressed: None,
-            compressed_estimated: false,
-            layers: Some(2),
-            wasted: None,
+            metrics: Metrics {
+                size: Some(12_500_000),
+                compressed: None,
+                compressed_estimated: false,
+                layers: Some(2),
+                wasted: None,
+            },
             baseline: None,
             delta: None,
             status: Status::Pass,
             findings: Vec::new(),
             error: None,
-            budget: BudgetView::default(),
+            budget: Budget::default(),
             layer_details: Vec::new(),
             notes: Vec::new(),
             history: vec![

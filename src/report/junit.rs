@@ -20,7 +20,7 @@
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::name_cell;
-use crate::model::{BudgetView, Finding, ImageResult, Report, Severity};
+use crate::model::{Budget, Finding, ImageResult, Report, Severity};
 
 /// The budgets in the order they are listed, with the metric each judges.
 const BUDGETS: [(&str, &str); 6] = [
@@ -32,7 +32,7 @@ const BUDGETS: [(&str, &str); 6] = [
     ("warn-growth", "size"),
 ];
 
-fn has_budget(budget: &BudgetView, code: &str) -> bool {
+fn has_budget(budget: &Budget, code: &str) -> bool {
     match code {
         "max-size" => budget.max_size.is_some(),
         "warn-size" => budget.warn_size.is_some(),
@@ -46,10 +46,10 @@ fn has_budget(budget: &BudgetView, code: &str) -> bool {
 
 fn metric_known(image: &ImageResult, metric: &str) -> bool {
     match metric {
-        "size" => image.size.is_some(),
-        "compressed" => image.compressed.is_some(),
-        "layers" => image.layers.is_some(),
-        "wasted" => image.wasted.is_some(),
+        "size" => image.metrics.size.is_some(),
+        "compressed" => image.metrics.compressed.is_some(),
+        "layers" => image.metrics.layers.is_some(),
+        "wasted" => image.metrics.wasted.is_some(),
         _ => true,
     }
 }

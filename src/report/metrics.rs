@@ -36,22 +36,22 @@ const FAMILIES: [Family; 4] = [
     Family {
         name: "image_budget_size_bytes",
         help: "Uncompressed size of the image: the sum of its layers.",
-        value: |i| i.size,
+        value: |i| i.metrics.size,
     },
     Family {
         name: "image_budget_compressed_bytes",
         help: "Bytes a pull transfers: the compressed layer blobs.",
-        value: |i| i.compressed,
+        value: |i| i.metrics.compressed,
     },
     Family {
         name: "image_budget_layers",
         help: "Number of layers.",
-        value: |i| i.layers,
+        value: |i| i.metrics.layers,
     },
     Family {
         name: "image_budget_wasted_bytes",
         help: "Bytes in lower layers that later layers overwrite or delete.",
-        value: |i| i.wasted,
+        value: |i| i.metrics.wasted,
     },
 ];
 
@@ -99,8 +99,8 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
         let _ = writeln!(out, "# TYPE {} gauge", family.name);
         for (image, value) in samples {
-            let estimated =
-                family.name == "image_budget_compressed_bytes" && image.compressed_estimated;
+            let estimated = family.name == "image_budget_compressed_bytes"
+                && image.metrics.compressed_estimated;
             let _ = writeln!(
                 out,
                 "{}{{{}}} {value}",

@@ -159,13 +159,13 @@ fn name_cell(report: &Report, image: &ImageResult) -> String {
 
 /// True when any row knows its compressed size: then the column is shown.
 fn shows_compressed(report: &Report) -> bool {
-    report.images.iter().any(|i| i.compressed.is_some())
+    report.images.iter().any(|i| i.metrics.compressed.is_some())
 }
 
 /// The compressed column: `12.3 MB`, `~12.3 MB` when estimated, `?` unknown.
 fn compressed_cell(image: &ImageResult) -> String {
-    match image.compressed {
-        Some(bytes) if image.compressed_estimated => format!("~{}", size::human(bytes)),
+    match image.metrics.compressed {
+        Some(bytes) if image.metrics.compressed_estimated => format!("~{}", size::human(bytes)),
         Some(bytes) => size::human(bytes),
         None => "?".to_string(),
     }
@@ -173,12 +173,15 @@ fn compressed_cell(image: &ImageResult) -> String {
 
 /// The size column: `47.0 MB`, or `?` when unknown.
 fn size_cell(image: &ImageResult) -> String {
-    image.size.map_or_else(|| "?".to_string(), size::human)
+    image
+        .metrics
+        .size
+        .map_or_else(|| "?".to_string(), size::human)
 }
 
 /// The change against the baseline: `+1.2 MB (+0.8%)`, `new`, or empty on error.
 fn change_cell(image: &ImageResult) -> String {
-    if image.status == Status::Error && image.size.is_none() {
+    if image.status == Status::Error && image.metrics.size.is_none() {
         return String::new();
     }
     match (&image.delta, &image.baseline) {
@@ -211,7 +214,7 @@ fn budget_cell(image: &ImageResult) -> String {
 
 /// The layers column: `3`, or `3 / 20` with a max-layers budget.
 fn layers_cell(image: &ImageResult) -> String {
-    match (image.layers, image.budget.max_layers) {
+    match (image.metrics.layers, image.budget.max_layers) {
         (Some(n), Some(max)) => format!("{n} / {max}"),
         (Some(n), None) => n.to_string(),
         (None, _) => "?".to_string(),

@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::{
-    Baseline, BudgetView, Delta, Finding, ImageResult, Layer, Report, Severity, Status,
+    Baseline, Budget, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity, Status,
 };
 
 fn image(name: &str, size: u64, status: Status) -> ImageResult {
@@ -10,20 +10,22 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         source: Some("daemon".into()),
         digest: Some("sha256:0123".into()),
         platform: Some("linux/amd64".into()),
-        size: Some(size),
-        compressed: None,
-        compressed_estimated: false,
-        layers: Some(3),
-        wasted: None,
+        metrics: Metrics {
+            size: Some(size),
+            compressed: None,
+            compressed_estimated: false,
+            layers: Some(3),
+            wasted: None,
+        },
         baseline: None,
         delta: None,
         status,
         findings: Vec::new(),
         error: None,
-        budget: BudgetView {
+        budget: Budget {
             max_size: Some(20_000_000),
             max_layers: Some(5),
-            ..BudgetView::default()
+            ..Budget::default()
         },
         layer_details: Vec::new(),
         notes: Vec::new(),
@@ -39,9 +41,12 @@ fn sample() -> Report {
         source: "reference".into(),
         commit: None,
         digest: None,
-        size: Some(13_500_000),
-        compressed: None,
-        layers: Some(3),
+        metrics: Metrics {
+            size: Some(13_500_000),
+            compressed: None,
+            layers: Some(3),
+            ..Metrics::default()
+        },
         layer_details: Vec::new(),
         history: Vec::new(),
     });
@@ -64,24 +69,28 @@ fn sample() -> Report {
     bloated.layer_details = vec![
         Layer {
             digest: "sha256:1".into(),
+            blob: None,
             size: Some(2_000_000),
             compressed: None,
             instruction: Some("COPY app /app/app".into()),
         },
         Layer {
             digest: "sha256:2".into(),
+            blob: None,
             size: Some(40_000_000),
             compressed: None,
             instruction: Some("COPY toolchain /opt/<toolchain>".into()),
         },
         Layer {
             digest: "sha256:3".into(),
+            blob: None,
             size: Some(0),
             compressed: None,
             instruction: None,
         },
         Layer {
             digest: "sha256:4".into(),
+            blob: None,
             size: Some(5_000_000),
             compressed: None,
             instruction: None,
@@ -96,8 +105,8 @@ fn sample() -> Report {
         message: "size 47.0 MB is over the max-size budget of 20.0 MB by 27,000,000 bytes".into(),
     });
     let mut gone = image("gone", 0, Status::Error);
-    gone.size = None;
-    gone.layers = None;
+    gone.metrics.size = None;
+    gone.metrics.layers = None;
     gone.error = Some("image `acme/gone:1.0` is not in the local engine".into());
     Report::new(vec![slim, api, bloated, gone])
 }
@@ -179,10 +188,10 @@ fn json_round_trips_with_the_documented_fields() {
 fn compressed_and_platform_rows_show_when_present() {
     let mut arm = image("multi", 1_000, Status::Pass);
     arm.platform = Some("linux/arm64".into());
-    arm.compressed = Some(600);
+    arm.metrics.compressed = Some(600);
     let mut amd = image("multi", 1_100, Status::Pass);
-    amd.compressed = Some(650);
-    amd.compressed_estimated = true;
+    amd.metrics.compressed = Some(650);
+    amd.metrics.compressed_estimated = true;
     amd.budget.max_compressed = Some(700);
     let report = Report::new(vec![amd, arm]);
     let table = render(&report, Format::Table, false);

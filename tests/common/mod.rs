@@ -174,6 +174,8 @@ pub fn budget(dir: &Path, args: &[&str]) -> Output {
 pub fn budget_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_budget"));
     cmd.current_dir(dir).args(args).env_remove("NO_COLOR");
+    // Each test's own layer facts cache, unless it names one.
+    cmd.env("IMAGE_BUDGET_CACHE", dir.join(".budget-cache"));
     for (k, v) in env {
         cmd.env(k, v);
     }

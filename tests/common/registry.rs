@@ -156,6 +156,24 @@ impl LocalRegistry {
             .collect()
     }
 
+    /// Our requests (`image-budget/`) for layer blobs: blob requests whose
+    /// blob is not an image config (JSON with a `rootfs`; a layer is a tar).
+    pub fn layer_blob_requests(&self) -> Vec<String> {
+        self.requests_by("image-budget/")
+            .into_iter()
+            .filter(|l| {
+                let Some(path) = l.split('"').nth(1).and_then(|r| r.split(' ').nth(1)) else {
+                    return false;
+                };
+                path.contains("/blobs/")
+                    && serde_json::from_slice::<serde_json::Value>(
+                        &self.request("GET", path, &[], None).body,
+                    )
+                    .map_or(true, |v| v.get("rootfs").is_none())
+            })
+            .collect()
+    }
+
     fn authorization(&self) -> Option<String> {
         self.user.as_ref().map(|(u, p)| {
             format!(

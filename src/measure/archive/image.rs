@@ -2,88 +2,13 @@
 //! [`Measurement`]: every layer counted, checked against the config's diff
 //! IDs, and paired with the instruction that made it.
 
-use serde::Deserialize;
-
 use super::Error;
 use super::layer::Compression;
 use super::store::Store;
 use crate::measure::Measurement;
-use crate::measure::history;
-use crate::measure::platform::{EntryPlatform, platform_name};
-use crate::model::Layer;
-
-/// The parts of an image config (OCI or Docker) measuring needs.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct ImageConfig {
-    #[serde(default)]
-    os: Option<String>,
-    #[serde(default)]
-    architecture: Option<String>,
-    #[serde(default)]
-    variant: Option<String>,
-    #[serde(default)]
-    rootfs: Option<RootFs>,
-    #[serde(default)]
-    history: Option<Vec<HistoryEntry>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct HistoryEntry {
-    #[serde(default)]
-    created_by: Option<String>,
-    #[serde(default)]
-    empty_layer: bool,
-}
-
-impl ImageConfig {
-    /// The platform the config declares, when it names OS and architecture.
-    pub(super) fn platform(&self) -> Option<EntryPlatform> {
-        let os = self.os.clone().filter(|s| !s.is_empty())?;
-        let architecture = self.architecture.clone().filter(|s| !s.is_empty())?;
-        Some(EntryPlatform {
-            os,
-            architecture,
-            variant: self.variant.clone().filter(|s| !s.is_empty()),
-        })
-    }
-
-    /// The diff IDs, or `None` when this is not an image config at all.
-    fn diff_ids(&self) -> Option<&[String]> {
-        self.rootfs
-            .as_ref()
-            .map(|r| r.diff_ids.as_deref().unwrap_or_default())
-    }
-
-    /// The instruction behind each of `layers` layers, from the history
-    /// steps that made a layer (`empty_layer` steps made none). When the
-    /// count does not add up, none is guessed.
-    fn instructions(&self, layers: usize) -> Vec<Option<String>> {
-        let made: Vec<&HistoryEntry> = self
-            .history
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter(|h| !h.empty_layer)
-            .collect();
-        if made.len() != layers {
-            return vec![None; layers];
-        }
-        made.iter()
-            .map(|h| {
-                h.created_by
-                    .as_deref()
-                    .map(history::instruction)
-                    .filter(|s| !s.is_empty())
-            })
-            .collect()
-    }
-}
+use crate::measure::image_config::ImageConfig;
+use crate::measure::platform::platform_name;
+use crate::model::{Layer, Metrics};
 
 /// A layer as a manifest lists it.
 pub(super) struct LayerRef {
@@ -191,6 +116,7 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
         size += stats.size;
         details.push(Layer {
             digest: diff_id.clone(),
+            blob: Some(stats.blob_digest.clone()),
             size: Some(stats.size),
             compressed: layer_compressed,
             instruction,
@@ -205,51 +131,22 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
         source: image.source,
         digest: image.digest,
         platform,
-        size: Some(size),
-        compressed_estimated: estimated && compressed.is_some(),
-        compressed,
-        layers: details.len() as u64,
+        metrics: Metrics {
+            size: Some(size),
+            compressed_estimated: estimated && compressed.is_some(),
+            compressed,
+            layers: Some(details.len() as u64),
+            wasted: None,
+        },
         layer_details: details,
         repo_digests: Vec::new(),
+        note: None,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config(json: &str) -> ImageConfig {
-        serde_json::from_str(json).unwrap()
-    }
-
-    #[test]
-    fn instructions_skip_empty_layer_steps_and_strip_the_shell_wrapper() {
-        let c = config(
-            r#"{"rootfs":{"diff_ids":["a","b"]},"history":[
-                {"created_by":"/bin/sh -c #(nop) COPY file:abc in /app "},
-                {"created_by":"/bin/sh -c #(nop)  ENV A=1","empty_layer":true},
-                {"created_by":"RUN /bin/sh -c make # buildkit"}]}"#,
-        );
-        assert_eq!(
-            c.instructions(2),
-            [
-                Some("COPY file:abc in /app".to_string()),
-                Some("RUN /bin/sh -c make # buildkit".to_string())
-            ]
-        );
-        assert_eq!(c.instructions(3), [None, None, None], "never guessed");
-    }
-
-    #[test]
-    fn a_config_without_history_or_platform_still_reads() {
-        let c = config(r#"{"rootfs":{"type":"layers","diff_ids":null},"history":null}"#);
-        assert_eq!(c.diff_ids(), Some([].as_slice()));
-        assert_eq!(c.instructions(0), Vec::<Option<String>>::new());
-        assert_eq!(c.platform(), None);
-        let c = config(r#"{"os":"linux","architecture":"arm64","variant":"v8"}"#);
-        assert_eq!(c.diff_ids(), None);
-        assert_eq!(c.platform().unwrap().variant.as_deref(), Some("v8"));
-    }
 
     #[test]
     fn layer_media_types_docker_and_oci() {

@@ -151,6 +151,8 @@ pub(crate) struct LayerStats {
     pub size: u64,
     /// Bytes of the blob as stored.
     pub blob_size: u64,
+    /// `sha256:<hex>` of the blob as stored: its digest in a registry or layout.
+    pub blob_digest: String,
     pub compression: Compression,
     /// Bytes gzip (default level) makes of the uncompressed tar; only for an
     /// uncompressed blob, and only when asked.
@@ -162,6 +164,7 @@ pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats
     let mut blob = Counting {
         inner: blob,
         count: 0,
+        hasher: Sha256::new(),
     };
     let (compression, size, diff_id, gzip_estimate) = {
         let (compression, decoded) = decompress(&mut blob)?;
@@ -187,6 +190,7 @@ pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats
         diff_id,
         size,
         blob_size: blob.count,
+        blob_digest: hex_digest(blob.hasher),
         compression,
         gzip_estimate,
     })
@@ -290,16 +294,18 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
-/// Counts the bytes read through it.
+/// Counts and hashes the bytes read through it.
 struct Counting<R> {
     inner: R,
     count: u64,
+    hasher: Sha256,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
+        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }

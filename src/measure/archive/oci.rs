@@ -7,12 +7,13 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use super::image::{self, ImageConfig, LayerRef};
+use super::image::{self, LayerRef};
 use super::layer::sha256_of;
 use super::store::Store;
 use super::{Error, parse_json};
 use crate::config::PlatformChoice;
 use crate::measure::Measurement;
+use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::{self, IndexEntry};
 
 /// The annotation that names an image in a layout (skopeo's `oci:DIR:TAG`).

@@ -31,8 +31,12 @@ pub struct Descriptor {
 /// What a manifest is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {
-    /// One image: its layer blobs, oldest first.
-    Image { layers: Vec<Descriptor> },
+    /// One image: its config blob (diff IDs, history, platform) and its
+    /// layer blobs, oldest first.
+    Image {
+        config: Option<Descriptor>,
+        layers: Vec<Descriptor>,
+    },
     /// An index (manifest list): one entry per platform, and attestations.
     Index { entries: Vec<IndexEntry> },
 }
@@ -60,6 +64,8 @@ struct Raw {
     schema_version: Option<u64>,
     #[serde(rename = "mediaType", default)]
     media_type: Option<String>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
     #[serde(default)]
     layers: Option<serde_json::Value>,
     #[serde(default)]
@@ -109,7 +115,14 @@ pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Manifest, Manife
         })?;
         let layers: Vec<Descriptor> = serde_json::from_value(layers)
             .map_err(|e| ManifestError::Shape(format!("`layers`: {e}")))?;
-        Ok(Manifest::Image { layers })
+        let config: Option<Descriptor> = match raw.config {
+            Some(config) => Some(
+                serde_json::from_value(config)
+                    .map_err(|e| ManifestError::Shape(format!("`config`: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Manifest::Image { config, layers })
     }
 }
 
@@ -123,10 +136,14 @@ mod tests {
             "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c","size":7},
             "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:a","size":10},
                       {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:b","size":32}]}"#;
-        let Manifest::Image { layers } = parse(oci, None).unwrap() else {
+        let Manifest::Image { config, layers } = parse(oci, None).unwrap() else {
             panic!("not an image")
         };
         assert_eq!(layers.iter().map(|l| l.size).collect::<Vec<_>>(), [10, 32]);
+        assert_eq!(
+            config.map(|c| (c.digest, c.size)),
+            Some(("sha256:c".into(), 7))
+        );
         // No mediaType in the body: the header tells.
         let docker = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":7},"layers":[]}"#;
         assert_eq!(
@@ -135,7 +152,14 @@ mod tests {
                 Some("application/vnd.docker.distribution.manifest.v2+json")
             )
             .unwrap(),
-            Manifest::Image { layers: vec![] }
+            Manifest::Image {
+                config: Some(Descriptor {
+                    media_type: String::new(),
+                    digest: "sha256:c".into(),
+                    size: 7
+                }),
+                layers: vec![]
+            }
         );
     }
 

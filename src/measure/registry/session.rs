@@ -22,12 +22,21 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Registries cap manifests at 4 MiB; a larger answer is not a manifest.
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// An image config is a few kilobytes; a long build history, some more.
+const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
 /// How much of an error body is read to explain an error.
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 enum Authorization {
     Bearer(String),
     Basic(String, String),
+}
+
+/// What one attempt at a request came to.
+enum Attempt {
+    Answered(reqwest::Response),
+    Wait(Duration),
+    Refused(StatusCode, Vec<u8>),
 }
 
 /// A manifest as received, its digest checked.
@@ -58,6 +67,10 @@ impl<'a> Session<'a> {
             authorization: None,
             authorized: false,
         }
+    }
+
+    pub(super) fn target(&self) -> &Target {
+        self.target
     }
 
     /// The challenge on `/v2/`, then a bearer token (oci-client), or basic
@@ -111,6 +124,38 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// One GET with the session's authorization: the successful response,
+    /// a wait before the next attempt (429 and 5xx, while attempts remain),
+    /// or the final refusal.
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        url: &str,
+        accept: &str,
+        attempt: u32,
+    ) -> Result<Attempt, Error> {
+        let mut request = http.get(url).header(ACCEPT, accept);
+        request = match &self.authorization {
+            Some(Authorization::Bearer(token)) => request.bearer_auth(token),
+            Some(Authorization::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            None => request,
+        };
+        let response = request.send().await.map_err(|e| self.transport(url, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Attempt::Answered(response));
+        }
+        let retry_after = retry_after(response.headers());
+        let body = read_capped(response, MAX_ERROR_BYTES)
+            .await
+            .unwrap_or_default();
+        let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        if transient && attempt < ATTEMPTS {
+            return Ok(Attempt::Wait(backoff(attempt, retry_after)));
+        }
+        Ok(Attempt::Refused(status, body))
+    }
+
     /// GETs one manifest (by tag or digest), retrying 429 and 5xx answers.
     pub(super) async fn fetch(&mut self, selector: &str) -> Result<Fetched, Error> {
         let url = self.target.manifest_url(selector);
@@ -120,49 +165,83 @@ impl<'a> Session<'a> {
             if !self.authorized {
                 self.authorize().await?;
             }
-            let mut request = self
-                .registry
-                .http
-                .get(&url)
-                .header(ACCEPT, manifest::ACCEPT);
-            request = match &self.authorization {
-                Some(Authorization::Bearer(token)) => request.bearer_auth(token),
-                Some(Authorization::Basic(user, password)) => {
-                    request.basic_auth(user, Some(password))
+            let http = &self.registry.http;
+            match self.attempt(http, &url, manifest::ACCEPT, attempt).await? {
+                Attempt::Answered(response) => {
+                    let headers = response.headers().clone();
+                    let body = self.body(response, &url, MAX_MANIFEST_BYTES).await?;
+                    return self.accept(selector, &url, &headers, &body);
                 }
-                None => request,
-            };
-            let response = request.send().await.map_err(|e| self.transport(&url, &e))?;
-            let status = response.status();
-            if status.is_success() {
-                let headers = response.headers().clone();
-                let body =
-                    read_capped(response, MAX_MANIFEST_BYTES)
-                        .await
-                        .map_err(|e| match e {
-                            ReadError::Http(e) => self.transport(&url, &e),
-                            ReadError::TooLarge => self.malformed(
-                                &url,
-                                format!("the answer is larger than {MAX_MANIFEST_BYTES} bytes"),
-                            ),
-                        })?;
-                return self.accept(selector, &url, &headers, &body);
-            }
-            let retry_after = retry_after(response.headers());
-            let body = read_capped(response, MAX_ERROR_BYTES)
-                .await
-                .unwrap_or_default();
-            let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if transient && attempt < ATTEMPTS {
-                tokio::time::sleep(backoff(attempt, retry_after)).await;
-                // A challenge that failed with the registry may work now.
-                if self.authorization.is_none() {
-                    self.authorized = false;
+                Attempt::Wait(wait) => {
+                    tokio::time::sleep(wait).await;
+                    // A challenge that failed with the registry may work now.
+                    if self.authorization.is_none() {
+                        self.authorized = false;
+                    }
                 }
-                continue;
+                Attempt::Refused(status, body) => {
+                    return Err(self.refused(status, &body, attempt));
+                }
             }
-            return Err(self.refused(status, &body, attempt));
         }
+    }
+
+    /// GETs a blob of the repository, after a manifest was fetched (so the
+    /// session is authorized), retrying 429 and 5xx answers. The response
+    /// is returned unread, to be streamed.
+    pub(super) async fn blob(&self, digest: &str) -> Result<reqwest::Response, Error> {
+        let url = self.target.blob_url(digest);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let http = &self.registry.blob_http;
+            match self.attempt(http, &url, "*/*", attempt).await? {
+                Attempt::Answered(response) => return Ok(response),
+                Attempt::Wait(wait) => tokio::time::sleep(wait).await,
+                Attempt::Refused(status, body) => {
+                    let missing = status == StatusCode::NOT_FOUND
+                        || error_codes(&body).iter().any(|c| c == "BLOB_UNKNOWN");
+                    if missing {
+                        return Err(Error::MissingBlob {
+                            reference: self.target.reference.clone(),
+                            registry: self.target.registry.clone(),
+                            blob: digest.to_string(),
+                            detail: self.explain(&body),
+                        });
+                    }
+                    return Err(self.refused(status, &body, attempt));
+                }
+            }
+        }
+    }
+
+    /// A small blob (an image config) read whole, checked against its digest.
+    pub(super) async fn small_blob(&self, digest: &str) -> Result<Vec<u8>, Error> {
+        let url = self.target.blob_url(digest);
+        let response = self.blob(digest).await?;
+        let body = self.body(response, &url, MAX_CONFIG_BYTES).await?;
+        let computed = sha256(&body);
+        if digest.starts_with("sha256:") && computed != digest {
+            return Err(self.malformed(
+                &url,
+                format!("the blob {digest} hashes to {computed}: the registry's copy is damaged"),
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn body(
+        &self,
+        response: reqwest::Response,
+        url: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>, Error> {
+        read_capped(response, limit).await.map_err(|e| match e {
+            ReadError::Http(e) => self.transport(url, &e),
+            ReadError::TooLarge => {
+                self.malformed(url, format!("the answer is larger than {limit} bytes"))
+            }
+        })
     }
 
     /// Checks the digest and reads the manifest.

@@ -7,10 +7,7 @@ use std::net::Ipv4Addr;
 use oci_client::Reference;
 
 use super::Error;
-use super::manifest::Descriptor;
-use crate::measure::Measurement;
 use crate::measure::credentials;
-use crate::model::Layer;
 
 const DOCKER_HUB_HOST: &str = "registry-1.docker.io";
 
@@ -86,32 +83,11 @@ impl Target {
         )
     }
 
-    pub(super) fn measurement(
-        &self,
-        digest: String,
-        platform: Option<String>,
-        layers: &[Descriptor],
-    ) -> Measurement {
-        Measurement {
-            reference: self.reference.clone(),
-            source: "registry",
-            digest,
-            platform,
-            size: None,
-            compressed: Some(layers.iter().map(|l| l.size).sum()),
-            compressed_estimated: false,
-            layers: layers.len() as u64,
-            layer_details: layers
-                .iter()
-                .map(|l| Layer {
-                    digest: l.digest.clone(),
-                    size: None,
-                    compressed: Some(l.size),
-                    instruction: None,
-                })
-                .collect(),
-            repo_digests: Vec::new(),
-        }
+    pub(super) fn blob_url(&self, digest: &str) -> String {
+        format!(
+            "{}://{}/v2/{}/blobs/{digest}",
+            self.scheme, self.host, self.repository
+        )
     }
 }
 
