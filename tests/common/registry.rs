@@ -322,6 +322,113 @@ impl LocalRegistry {
         target
     }
 
+    /// The number of lines in the log now, to read what follows it.
+    pub fn mark(&self) -> usize {
+        self.log().lines().count()
+    }
+
+    /// Our requests (`image-budget/`) logged after `mark`, as (method and
+    /// path, status, bytes sent) from the access log's combined lines.
+    pub fn ours_since(&self, mark: usize) -> Vec<(String, u16, u64)> {
+        self.log()
+            .lines()
+            .skip(mark)
+            .filter(|l| l.contains("\" \"") && l.contains("\"image-budget/"))
+            .filter_map(|l| {
+                let mut quoted = l.split('"');
+                let request = quoted.nth(1)?.to_string();
+                let mut numbers = quoted.next()?.split_whitespace();
+                let status = numbers.next()?.parse().ok()?;
+                let bytes = numbers.next()?.parse().unwrap_or(0);
+                Some((request, status, bytes))
+            })
+            .collect()
+    }
+
+    /// Bytes of blobs (config or layer) sent to us after `mark`.
+    pub fn blob_bytes_since(&self, mark: usize) -> u64 {
+        self.ours_since(mark)
+            .iter()
+            .filter(|(request, _, _)| request.contains("/blobs/"))
+            .map(|(_, _, bytes)| bytes)
+            .sum()
+    }
+
+    /// Where the registry keeps a blob's bytes, to damage it in a test.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.storage()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// Pushes the image of an OCI layout directory (its first manifest) as
+    /// `repository:tag`, blob by blob, exactly as the layout holds them
+    /// (uncompressed layers stay uncompressed, and are labelled so).
+    /// Returns `HOST/repository:tag`.
+    pub fn push_layout(&self, layout: &Path, repository: &str, tag: &str) -> String {
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+        let entry = &index["manifests"][0];
+        let digest = entry["digest"].as_str().unwrap();
+        let blob = |d: &str| {
+            std::fs::read(
+                layout
+                    .join("blobs/sha256")
+                    .join(d.strip_prefix("sha256:").unwrap()),
+            )
+            .unwrap()
+        };
+        let mut parsed: serde_json::Value = serde_json::from_slice(&blob(digest)).unwrap();
+        // skopeo 1.9 labels the uncompressed layers it keeps `tar+gzip`:
+        // the label follows the content here, as a registry would hold it.
+        for layer in parsed["layers"].as_array_mut().unwrap() {
+            let head = blob(layer["digest"].as_str().unwrap());
+            if !head.starts_with(&[0x1f, 0x8b]) && !head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar".into();
+            }
+        }
+        let manifest = serde_json::to_vec(&parsed).unwrap();
+        let mut digests = vec![parsed["config"]["digest"].as_str().unwrap().to_string()];
+        for layer in parsed["layers"].as_array().unwrap() {
+            digests.push(layer["digest"].as_str().unwrap().to_string());
+        }
+        for d in &digests {
+            let start = self.request(
+                "POST",
+                &format!("/v2/{repository}/blobs/uploads/"),
+                &[],
+                None,
+            );
+            assert_eq!(
+                start.status,
+                202,
+                "{}",
+                String::from_utf8_lossy(&start.body)
+            );
+            let location = start.header("Location").unwrap().to_string();
+            let path = match location.find("/v2/") {
+                Some(i) => &location[i..],
+                None => location.as_str(),
+            };
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let put = self.request(
+                "PUT",
+                &format!("{path}{separator}digest={d}"),
+                &[("Content-Type", "application/octet-stream")],
+                Some(&blob(d)),
+            );
+            assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));
+        }
+        let media_type = parsed["mediaType"]
+            .as_str()
+            .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+        self.put_manifest(repository, tag, media_type, &manifest);
+        format!("{}/{repository}:{tag}", self.host)
+    }
+
     pub fn storage(&self) -> PathBuf {
         self.dir.path().join("data")
     }
