@@ -180,14 +180,19 @@ fn every_action_input_is_a_flag_of_budget_check_and_every_flag_has_an_input() {
 fn the_action_caches_the_default_branch_report_for_pull_requests() {
     let action = yaml("action.yml");
     let steps = action["runs"]["steps"].as_sequence().unwrap();
-    let uses = |name: &str| {
-        steps
+    let named = |name: &str, uses: &str| {
+        let step = steps
             .iter()
-            .find(|s| s["uses"].as_str() == Some(name))
-            .unwrap_or_else(|| panic!("a step uses {name}"))
+            .find(|s| s["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("a step named {name}"));
+        assert_eq!(step["uses"].as_str(), Some(uses), "{name}");
+        step
     };
-    let restore = uses("actions/cache/restore@v4");
-    let save = uses("actions/cache/save@v4");
+    let restore = named(
+        "Restore the default branch's report",
+        "actions/cache/restore@v4",
+    );
+    let save = named("Save the default branch's report", "actions/cache/save@v4");
     assert_eq!(
         restore["with"]["restore-keys"].as_str(),
         Some("image-budget-${{ github.event.repository.default_branch }}-")
@@ -218,6 +223,31 @@ fn the_action_caches_the_default_branch_report_for_pull_requests() {
         run_step(&action)["env"]["IMAGE_BUDGET_BASELINE_KEY"].as_str(),
         Some("${{ steps.baseline.outputs.cache-matched-key }}")
     );
+
+    // The layer facts cache rides along on every run: restored before the
+    // check (the newest set), saved after it under a key of its own job run.
+    let restore = named("Restore the layer facts cache", "actions/cache/restore@v4");
+    let save = named("Save the layer facts cache", "actions/cache/save@v4");
+    assert!(at(restore) < check && check < at(save));
+    assert_eq!(restore["with"]["path"], save["with"]["path"]);
+    assert_eq!(
+        run_step(&action)["env"]["IMAGE_BUDGET_CACHE"],
+        restore["with"]["path"]
+    );
+    assert_eq!(
+        restore["with"]["restore-keys"].as_str(),
+        Some("image-budget-layers-")
+    );
+    let key = str_of(&save["with"]["key"], "layer cache key");
+    for part in [
+        "github.run_id",
+        "github.run_attempt",
+        "github.job",
+        "strategy.job-index",
+    ] {
+        assert!(key.contains(part), "{key}");
+    }
+    assert!(str_of(&save["if"], "save if").contains("always()"));
 }
 
 /// A simulated GitHub runner for action/run.sh.
@@ -535,6 +565,9 @@ fn the_gitlab_template_caches_the_baseline_and_reports_junit_and_metrics() {
         Some("image-budget-$CI_DEFAULT_BRANCH")
     );
     assert_eq!(job["cache"]["paths"][0].as_str(), Some("image-budget/"));
+    // The layer facts cache is inside the cached directory.
+    let layers = str_of(&job["variables"]["IMAGE_BUDGET_CACHE"], "layer cache");
+    assert!(layers.starts_with("image-budget/"), "{layers}");
     assert_eq!(job["cache"]["when"].as_str(), Some("always"));
     assert_eq!(
         job["artifacts"]["reports"]["junit"].as_str(),

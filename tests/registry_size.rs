@@ -532,3 +532,64 @@ fn each_platform_row_is_compared_with_its_own_platforms_baseline() {
         assert_eq!(row["delta"]["size"], 1_000, "{arch}");
     }
 }
+
+#[test]
+fn a_base_layer_shared_by_images_is_read_once_in_a_run() {
+    require_engine();
+    let registry = LocalRegistry::start();
+    let base = build("rs-shared-base", &[("base.bin", 200_000)]);
+    let mut refs = Vec::new();
+    let mut images = Vec::new();
+    for (i, name) in ["one", "two", "three"].iter().enumerate() {
+        let app = build_dockerfile(
+            &format!("rs-shared-{name}"),
+            &[(&format!("{name}.bin"), 10_000 + i)],
+            &format!("FROM {}\nCOPY {name}.bin /{name}.bin\n", base.tag),
+        );
+        refs.push((
+            name,
+            registry.docker_push(&app, &format!("shared/{name}:1")),
+        ));
+        images.push(app);
+    }
+    let manifests: Vec<Vec<String>> = ["one", "two", "three"]
+        .iter()
+        .map(|n| {
+            manifest_layers(&registry.manifest(&format!("shared/{n}"), "1").json())
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect()
+        })
+        .collect();
+    let shared = manifests[0][0].clone();
+    assert!(
+        manifests.iter().all(|m| m[0] == shared),
+        "one base blob: {manifests:?}"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let config: String = refs
+        .iter()
+        .map(|(name, reference)| {
+            format!("[images.{name}]\nref = \"docker://{reference}\"\nmax-size = \"1MB\"\n\n")
+        })
+        .collect();
+    write(work.path(), "budgets.toml", &config);
+    let mark = registry.mark();
+    let out = budget(work.path(), &["check", "--format", "json"]);
+    assert_exit(&out, 0);
+    let report = json(&out);
+    for ((name, _), image) in refs.iter().zip(&images) {
+        assert_eq!(row(&report, name)["size"], image.inspect_size(), "{name}");
+    }
+    let reads: Vec<String> = registry
+        .ours_since(mark)
+        .into_iter()
+        .map(|(r, _, _)| r)
+        .filter(|r| r.contains(&shared))
+        .collect();
+    assert_eq!(
+        reads.len(),
+        1,
+        "the shared base layer, read once: {reads:#?}"
+    );
+}
