@@ -191,22 +191,19 @@ pub struct Registry {
 impl Registry {
     pub fn new(options: RegistryOptions) -> Result<Registry, Error> {
         let timeout = options.timeout;
-        let http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| Error::Setup {
-                reason: root_cause(&e),
-            })?;
-        let blob_http = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .build()
-            .map_err(|e| Error::Setup {
-                reason: root_cause(&e),
-            })?;
+        let client = |limit: fn(reqwest::ClientBuilder, Duration) -> reqwest::ClientBuilder| {
+            limit(reqwest::Client::builder(), timeout)
+                .user_agent(USER_AGENT)
+                .connect_timeout(timeout)
+                .build()
+                .map_err(|e| Error::Setup {
+                    reason: root_cause(&e),
+                })
+        };
+        // Manifests and configs: a limit on the whole request. Layer blobs:
+        // on each read, however long the whole stream takes.
+        let http = client(reqwest::ClientBuilder::timeout)?;
+        let blob_http = client(reqwest::ClientBuilder::read_timeout)?;
         let oci = |protocol| {
             OciClient::try_from(ClientConfig {
                 protocol,
