@@ -12,7 +12,7 @@ use crate::cli::{
 use crate::config;
 use crate::init;
 use crate::measure::cache::Cache;
-use crate::measure::{Needs, Options, Sources};
+use crate::measure::{IN_REGISTRY, Needs, Options, Sources};
 use crate::model::{Metrics, Report, Status};
 use crate::publish::{self, Posted};
 use crate::report::comment;
@@ -79,11 +79,7 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
     let mut report = check::check(&images, &sources, &finder).await;
     for image in &report.images {
-        for note in image
-            .notes
-            .iter()
-            .filter(|n| n.contains("measured in its registry"))
-        {
+        for note in image.notes.iter().filter(|n| n.contains(IN_REGISTRY)) {
             eprintln!("budget: {}: {note}", image.name);
         }
     }

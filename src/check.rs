@@ -161,22 +161,21 @@ async fn judge_one(
     result.layer_details = measured.layer_details;
     result.notes.extend(measured.note);
 
-    let found = baselines.find(image, result.platform.as_deref()).await;
-    let baseline = match &found {
-        Ok(Found::Yes(b)) => Some(b.clone()),
+    let (baseline, failed) = match baselines.find(image, result.platform.as_deref()).await {
+        Ok(Found::Yes(b)) => (Some(b), None),
         Ok(Found::No(note)) => {
-            result.notes.extend(note.clone());
-            None
+            result.notes.extend(note);
+            (None, None)
         }
-        Err(_) => None,
+        Err(reason) => (None, Some(reason)),
     };
-    let against = match (&found, &baseline) {
-        (_, Some(b)) => Against::Baseline(&b.metrics),
-        (Err(reason), None) => Against::Failed(reason),
-        _ => Against::Nothing,
+    let against = match (&baseline, &failed) {
+        (Some(b), _) => Against::Baseline(&b.metrics),
+        (None, Some(reason)) => Against::Failed(reason),
+        (None, None) => Against::Nothing,
     };
     let verdict = judge::judge(&image.budget, &result.metrics, against);
-    if let Err(reason) = &found
+    if let Some(reason) = failed
         && image.budget.max_growth.is_none()
         && image.budget.warn_growth.is_none()
     {

@@ -451,6 +451,31 @@ fn a_baseline_answering_500_keeps_the_images_own_failure() {
         text.contains("max-growth budget could not be checked"),
         "{text}"
     );
+
+    // Without growth budgets nothing is left unchecked: the verdict stands,
+    // and a note says why there is no delta.
+    write(
+        work.path(),
+        "absolute.toml",
+        &format!(
+            "[images.over]\nref = \"{}\"\nbaseline = \"docker://{host}/gone/over:main\"\nmax-size = \"1MB\"\n",
+            image.tag
+        ),
+    );
+    let out = budget(
+        work.path(),
+        &["check", "-c", "absolute.toml", "--format", "json"],
+    );
+    assert_exit(&out, 0);
+    let report = json(&out);
+    let over = row(&report, "over");
+    assert_eq!(over["status"], "pass");
+    let note = over["notes"][0].as_str().unwrap();
+    assert!(
+        note.starts_with("no delta: the baseline could not be measured"),
+        "{note}"
+    );
+    assert!(note.contains("storage backend down"), "{note}");
 }
 
 #[test]

@@ -43,6 +43,10 @@ pub struct Measurement {
     pub note: Option<String>,
 }
 
+/// The words of a measurement's note when a plain reference was measured
+/// in its registry, not in the engine.
+pub const IN_REGISTRY: &str = "was measured in its registry";
+
 /// What a measurement must tell. The registry reads layer blobs only for
 /// `size`; the engine asks the registry (or estimates) only for `compressed`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

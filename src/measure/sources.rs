@@ -8,7 +8,7 @@ use super::archive;
 use super::cache::{Cache, LayerFacts};
 use super::registry::{self, Registry, RegistryOptions};
 use super::source::{self, Source};
-use super::{Engine, Error, Measurement, Needs, platform};
+use super::{Engine, Error, IN_REGISTRY, Measurement, Needs, platform};
 use crate::config::PlatformChoice;
 
 /// How sources are set up.
@@ -109,7 +109,7 @@ impl Sources {
                     };
                     for m in &mut found {
                         m.note = Some(format!(
-                            "`{name}` was measured in its registry ({why}): the pushed image, not a local build"
+                            "`{name}` {IN_REGISTRY} ({why}): the pushed image, not a local build"
                         ));
                     }
                     Ok(found)
