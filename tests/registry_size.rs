@@ -178,6 +178,20 @@ fn registry_images_are_counted_as_the_engine_counts_them_for_every_compression()
         "only the plain reference: {err}"
     );
 
+    // No engine to ask: the same, and said so.
+    let out = budget_env(
+        work.path(),
+        &["check", "gzip", "--format", "json"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(row(&json(&out), "gzip")["size"], size);
+    let err = stderr(&out);
+    assert!(
+        err.contains("was measured in its registry (the local engine could not be reached)"),
+        "{err}"
+    );
+
     // One byte of a file changed in the registry's copy of an uncompressed
     // layer: still a tar, but not the blob its digest names.
     let blob = layer_field(row(&report, "plain"), "blob")[0].to_string();
