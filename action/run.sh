@@ -94,9 +94,11 @@ if [ -z "$baseline" ] && [ -n "${IMAGE_BUDGET_BASELINE_KEY:-}" ] &&
 fi
 [ -z "$baseline" ] || args+=(--baseline "$baseline")
 args+=(--comment "${INPUT_COMMENT:-auto}" --comment-id "${INPUT_COMMENT_ID:-default}")
+args+=(--comment-when "${INPUT_COMMENT_WHEN:-always}")
 [ -z "${INPUT_SHARD:-}" ] || args+=(--shard "$INPUT_SHARD")
-# Image names: split on whitespace, never globbed; after -- so none reads as a flag.
-read -r -a names <<<"${INPUT_IMAGES:-}"
+# Image names: split on spaces and new lines (a YAML block lists one per
+# line), never globbed; after -- so none reads as a flag.
+read -r -d '' -a names <<<"${INPUT_IMAGES:-}" || true
 [ "${#names[@]}" -eq 0 ] || args+=(-- "${names[@]}")
 # The token goes in the environment, not on the command line (where `ps` shows it).
 if [ -n "${INPUT_GITHUB_TOKEN:-}" ]; then

@@ -14,7 +14,7 @@ use crate::init;
 use crate::measure::cache::Cache;
 use crate::measure::{IN_REGISTRY, Needs, Options, Sources};
 use crate::model::{Metrics, Report, Status};
-use crate::publish::{self, Posted};
+use crate::publish::{self, CommentMode, Posted};
 use crate::report::comment;
 use crate::report::{self, Format};
 use crate::saved;
@@ -94,7 +94,15 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     // posted is a warning, never a different exit status.
     let body = comment::render(&report, &args.comment.comment_id);
     write_step_summary(&body);
-    if let Err(warning) = post(&body, &args.comment, None).await {
+    if args.shard.is_some() {
+        // One shard's comment would overwrite the others': the job that
+        // merges the shard reports posts the one comment.
+        if args.comment.comment != CommentMode::Off {
+            eprintln!(
+                "budget: a --shard run posts no comment; join the shards' reports with `budget merge` and post the result with `budget publish`"
+            );
+        }
+    } else if let Err(warning) = post(&body, &report, &args.comment, None).await {
         eprintln!("warning: {warning}");
     }
     Ok(exit_for(&report, args.no_fail))
@@ -120,20 +128,40 @@ fn write_step_summary(body: &str) {
 
 /// Posts (or edits) the sticky comment where the pipeline runs. `Ok` also
 /// when there is nowhere to post (a local run, `--comment off`).
-async fn post(body: &str, args: &CommentArgs, number: Option<u64>) -> Result<bool, String> {
+async fn post(
+    body: &str,
+    report: &Report,
+    args: &CommentArgs,
+    number: Option<u64>,
+) -> Result<bool, String> {
     let env = |name: &str| std::env::var(name).ok();
     let Some(forge) = publish::detect_for(args.comment, &env, args.github_token.clone(), number)
         .map_err(|e| format!("no comment was posted: {e}"))?
     else {
         return Ok(false);
     };
-    match publish::upsert(&forge, &args.comment_id, body).await {
+    let create = args.comment_when.wants_new(report);
+    let options = publish::Options::default();
+    match publish::post(&forge, &args.comment_id, body, create, &options).await {
         Ok(Posted::Created { url }) => {
             eprintln!("budget: comment posted{}", at(url));
             Ok(true)
         }
         Ok(Posted::Updated { url }) => {
             eprintln!("budget: comment updated{}", at(url));
+            Ok(true)
+        }
+        Ok(Posted::Unchanged { url }) => {
+            eprintln!("budget: comment already up to date{}", at(url));
+            Ok(true)
+        }
+        Ok(Posted::Skipped) => {
+            eprintln!(
+                "budget: no comment posted (--comment-when {}: nothing calls for one)",
+                clap::ValueEnum::to_possible_value(&args.comment_when)
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            );
             Ok(true)
         }
         Err(e) if e.is_read_only() => Err(format!(
@@ -157,7 +185,7 @@ async fn run_publish(args: PublishArgs) -> Result<Exit, String> {
         let path = std::env::var_os("GITHUB_EVENT_PATH")?;
         publish::pr_number_from_event(&std::fs::read_to_string(path).ok()?)
     });
-    if post(&body, &args.comment, number).await? {
+    if post(&body, &report, &args.comment, number).await? {
         Ok(Exit::Pass)
     } else {
         Err("nowhere to post: this job is not a pull-request or merge-request pipeline\n  hint: pass --pr NUMBER (and --comment github or gitlab), or run it in the pipeline of the pull request".to_string())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::check::Shard;
-use crate::publish::{CommentMode, is_valid_id};
+use crate::publish::{CommentMode, CommentWhen, is_valid_id};
 use crate::report::Format;
 
 /// Where to comment, shared by `check` and `publish`.
@@ -19,6 +19,12 @@ pub struct CommentArgs {
     /// Tells this config's comment apart from others in the same pull request
     #[arg(long, value_name = "ID", default_value = "default", value_parser = comment_id)]
     pub comment_id: String,
+
+    /// When to post a new comment: always, changed (something differs from
+    /// the baseline), failing (an image over budget or not checked); an
+    /// existing comment is brought up to date whatever this says
+    #[arg(long, value_enum, default_value_t = CommentWhen::Always)]
+    pub comment_when: CommentWhen,
 
     /// The GitHub token (default: $GITHUB_TOKEN); GitLab's is $GITLAB_TOKEN
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]

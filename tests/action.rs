@@ -70,6 +70,7 @@ const INPUT_FLAGS: &[(&str, &str)] = &[
     ("output", "--output"),
     ("comment", "--comment"),
     ("comment-id", "--comment-id"),
+    ("comment-when", "--comment-when"),
     ("github-token", "--github-token"),
     ("no-fail", "--no-fail"),
     ("shard", "--shard"),
@@ -212,6 +213,9 @@ fn the_action_caches_the_default_branch_report_for_pull_requests() {
         "an over-budget main still saves"
     );
     assert!(save_if.contains("github.event_name == 'push'"));
+    // A partial run (a shard, some images) is never saved as the baseline.
+    assert!(save_if.contains("inputs.shard == ''"), "{save_if}");
+    assert!(save_if.contains("inputs.images == ''"), "{save_if}");
     assert!(save_if.contains("github.ref_name == github.event.repository.default_branch"));
     // Both name the same path: actions/cache matches versions by path.
     assert_eq!(restore["with"]["path"], save["with"]["path"]);
@@ -342,8 +346,9 @@ async fn the_action_script_comments_once_and_records_its_outputs() {
     assert!(stdout(&first).contains("bloated"), "the table in the log");
     let (second, outputs) = runner.run();
     assert_exit(&second, 1);
+    // The same report again: the one comment already says it, nothing is sent.
     assert!(
-        stderr(&second).contains("budget: comment updated"),
+        stderr(&second).contains("budget: comment already up to date"),
         "{}",
         stderr(&second)
     );
@@ -399,6 +404,22 @@ async fn no_fail_passes_the_step_but_keeps_the_verdict_in_its_outputs() {
     assert_exit(&out, 0);
     assert_eq!(output_value(&outputs, "exit-code"), Some("0"), "{outputs}");
     assert_eq!(output_value(&outputs, "passed"), Some("true"), "{outputs}");
+
+    // A YAML block lists one image per line: every line is checked.
+    runner.set("INPUT_IMAGES", "slim\n  bloated\n");
+    let (out, outputs) = runner.run();
+    assert_eq!(output_value(&outputs, "exit-code"), Some("1"), "{outputs}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runner.path().join("out/budget.json")).unwrap())
+            .unwrap();
+    let names: Vec<&str> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["slim", "bloated"], "{}", stderr(&out));
+    runner.set("INPUT_IMAGES", " slim ");
 
     // Errors still fail the step under no-fail.
     runner.set("INPUT_CONFIG", "missing.toml");

@@ -274,3 +274,83 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
     assert_eq!(fake.bodies().len(), 1);
     assert_no_token(&published, github_fake::TOKEN);
 }
+
+#[tokio::test]
+async fn a_shard_posts_no_comment_and_quiet_modes_post_only_when_called_for() {
+    let (server, fake) = github_fake::Fake::start("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
+    config(dir.path(), "15MB");
+
+    // Each shard has part of the report: none posts; the merging job does.
+    for shard in ["1/2", "2/2"] {
+        let out = run(dir.path(), &["check", "--shard", shard], &env);
+        assert!(
+            stderr(&out).contains("a --shard run posts no comment"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(fake.bodies().is_empty());
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    // Only slim, which passes and is new: `changed` posts (a new image is a
+    // change), `failing` does not.
+    let only_slim = ["check", "slim", "--comment-when", "failing"];
+    let out = run(dir.path(), &only_slim, &env);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("no comment posted (--comment-when failing"));
+    assert!(fake.bodies().is_empty());
+    let out = run(
+        dir.path(),
+        &["check", "slim", "--comment-when", "changed"],
+        &env,
+    );
+    assert_exit(&out, 0);
+    assert_eq!(fake.bodies().len(), 1, "a new image is a change");
+
+    // Against a baseline where nothing moved, `changed` posts nothing new...
+    let saved = dir.path().join("main.json");
+    let out = run(
+        dir.path(),
+        &[
+            "check",
+            "slim",
+            "--format",
+            "json",
+            "--output",
+            saved.to_str().unwrap(),
+            "--comment",
+            "off",
+        ],
+        &env,
+    );
+    assert_exit(&out, 0);
+    let (server, fake) = github_fake::Fake::start("").await;
+    let env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
+    let quiet = [
+        "check",
+        "slim",
+        "--baseline",
+        saved.to_str().unwrap(),
+        "--comment-when",
+        "changed",
+    ];
+    let out = run(dir.path(), &quiet, &env);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("no comment posted"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fake.bodies().is_empty());
+    // ...but an existing comment of ours is still brought up to date.
+    fake.seed(&["<!-- image-budget:default -->\nan old report".to_string()]);
+    let out = run(dir.path(), &quiet, &env);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("comment updated"), "{}", stderr(&out));
+    let bodies = fake.bodies();
+    assert_eq!(bodies.len(), 1);
+    assert!(!bodies[0].1.contains("an old report"));
+}

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 #[path = "fakes/github.rs"]
 mod github_fake;
 
-use github_fake::{Fake, REPO_ID, TOKEN, fixture};
+use github_fake::{ACTIONS_BOT, Fake, REPO_ID, TOKEN, fixture};
 use image_budget::publish::{
-    self, CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker,
+    self, CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker, post,
     pr_number_from_event, upsert_with,
 };
 use serde_json::{Value, json};
@@ -85,13 +85,15 @@ fn body(text: &str) -> String {
     format!("{}\n{text}", marker("default"))
 }
 
+/// The thread's requests with this verb (the one `GET /user` that asks
+/// whose token it is aside).
 async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
     server
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.method.as_str() == verb)
+        .filter(|r| r.method.as_str() == verb && !r.url.path().ends_with("/user"))
         .collect()
 }
 
@@ -222,7 +224,7 @@ async fn a_body_without_its_marker_gets_it_on_the_first_line() {
 }
 
 #[tokio::test]
-async fn the_newest_of_several_marked_comments_is_updated_and_the_rest_left() {
+async fn the_newest_of_ours_is_updated_and_our_older_duplicates_deleted() {
     let (server, fake) = Fake::start("").await;
     fake.seed(&[
         body("older duplicate"),
@@ -236,9 +238,110 @@ async fn the_newest_of_several_marked_comments_is_updated_and_the_rest_left() {
         .unwrap();
 
     let after = fake.bodies();
-    assert_eq!(after.len(), 3);
-    assert_eq!(after[0], before[0], "the older duplicate is left alone");
-    assert_eq!(after[2], (before[2].0, body("fresh")));
+    assert_eq!(
+        after,
+        [before[1].clone(), (before[2].0, body("fresh"))],
+        "the older duplicate, left by a concurrent run, is gone"
+    );
+    let deletes = requests(&server, "DELETE").await;
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(
+        deletes[0].url.path(),
+        format!("/repos/acme/api/issues/comments/{}", before[0].0)
+    );
+}
+
+#[tokio::test]
+async fn a_strangers_comment_with_our_marker_is_never_touched() {
+    let (server, fake) = Fake::start("").await;
+    // Someone pastes our marker with a fake verdict, before and after ours.
+    fake.seed_by("mallory", &[body("✅ all within budget (forged)")]);
+    fake.seed(&[body("ours")]);
+    fake.seed_by("mallory", &[body("✅ forged again")]);
+    let before = fake.authored();
+
+    let posted = upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
+        .await
+        .unwrap();
+
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    let after = fake.authored();
+    assert_eq!(after[0], before[0]);
+    assert_eq!(after[2], before[2]);
+    assert_eq!(
+        after[1],
+        (before[1].0, ACTIONS_BOT.to_string(), body("fresh"))
+    );
+    assert!(requests(&server, "DELETE").await.is_empty());
+
+    // Only strangers' comments carry the marker: ours is a new one.
+    let (server, fake) = Fake::start("").await;
+    fake.seed_by("mallory", &[body("forged")]);
+    let posted = upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
+        .await
+        .unwrap();
+    assert!(matches!(posted, Posted::Created { .. }), "{posted:?}");
+    let after = fake.authored();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].2, body("forged"));
+    assert_eq!(after[1].1, ACTIONS_BOT);
+    assert!(requests(&server, "PATCH").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_personal_token_owns_the_comments_of_its_user() {
+    let (server, fake) = Fake::start("").await;
+    *fake.user.lock().unwrap() = Some("release-bot".into());
+    // The Actions bot's comment is not ours with this token.
+    fake.seed_by(ACTIONS_BOT, &[body("from GITHUB_TOKEN")]);
+    fake.seed(&[body("ours")]);
+    let before = fake.authored();
+
+    upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
+        .await
+        .unwrap();
+
+    let after = fake.authored();
+    assert_eq!(after[0], before[0]);
+    assert_eq!(
+        after[1],
+        (before[1].0, "release-bot".to_string(), body("fresh"))
+    );
+}
+
+#[tokio::test]
+async fn the_same_body_again_sends_no_edit_and_a_quiet_run_creates_nothing() {
+    let (server, fake) = Fake::start("").await;
+    fake.seed(&[body("report")]);
+    let forge = target(server.uri());
+    let posted = post(&forge, "default", &body("report"), true, &options())
+        .await
+        .unwrap();
+    assert!(
+        matches!(posted, Posted::Unchanged { url: Some(_) }),
+        "{posted:?}"
+    );
+    assert!(requests(&server, "PATCH").await.is_empty());
+    // Quiet (nothing changed): ours is still brought up to date...
+    let posted = post(&forge, "default", &body("newer"), false, &options())
+        .await
+        .unwrap();
+    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    assert_eq!(fake.bodies()[0].1, body("newer"));
+    // ...but without one, none is created.
+    let (server, fake) = Fake::start("").await;
+    let posted = post(
+        &target(server.uri()),
+        "default",
+        &body("r"),
+        false,
+        &options(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(posted, Posted::Skipped);
+    assert!(fake.bodies().is_empty());
+    assert!(requests(&server, "POST").await.is_empty());
 }
 
 #[tokio::test]
@@ -260,7 +363,7 @@ async fn enterprise_server_keeps_the_api_v3_path() {
     assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
     assert_eq!(fake.bodies()[120].1, body("new"));
     let all = server.received_requests().await.unwrap();
-    assert_eq!(all.len(), 3, "two pages, one edit");
+    assert_eq!(all.len(), 4, "whose token, two pages, one edit");
     for request in &all {
         assert!(
             request.url.path().starts_with("/api/v3/"),
@@ -301,7 +404,9 @@ async fn a_create_that_landed_but_answered_502_is_edited_not_repeated() {
     .await
     .unwrap();
 
-    assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
+    // Listed again after the 502, the landed comment already says it all.
+    assert!(matches!(posted, Posted::Unchanged { .. }), "{posted:?}");
+    assert!(requests(&server, "PATCH").await.is_empty());
     let after = fake.bodies();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].1, body("report"));
@@ -473,7 +578,10 @@ async fn rate_limited_429_every_time_gives_up_after_the_attempts() {
         matches!(error, Error::RateLimited { attempts: 4, .. }),
         "{error:?}"
     );
-    assert_eq!(requests(&server, "GET").await.len(), 4);
+    // The first request (whose token) is tried 4 times, then nothing more.
+    let gets = server.received_requests().await.unwrap();
+    assert_eq!(gets.len(), 4);
+    assert!(gets.iter().all(|r| r.url.path() == "/user"));
 }
 
 #[tokio::test]
@@ -539,7 +647,10 @@ async fn server_500_every_time_fails_after_bounded_retries() {
         ),
         "{error:?}"
     );
-    assert_eq!(requests(&server, "GET").await.len(), 4);
+    // The first request (whose token) is tried 4 times, then nothing more.
+    let gets = server.received_requests().await.unwrap();
+    assert_eq!(gets.len(), 4);
+    assert!(gets.iter().all(|r| r.url.path() == "/user"));
     assert!(error.to_string().contains("run the job again"), "{error}");
 }
 

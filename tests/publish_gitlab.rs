@@ -93,13 +93,15 @@ fn body(text: &str) -> String {
     format!("{}\n{text}", marker("default"))
 }
 
+/// The thread's requests with this verb (the one `GET /user` that asks
+/// whose token it is aside).
 async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
     server
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.method.as_str() == verb)
+        .filter(|r| r.method.as_str() == verb && !r.url.path().ends_with("/user"))
         .collect()
 }
 
@@ -235,7 +237,8 @@ async fn a_project_path_is_one_encoded_segment() {
         .unwrap();
 
     assert_eq!(fake.bodies().len(), 1);
-    for request in server.received_requests().await.unwrap() {
+    let all = server.received_requests().await.unwrap();
+    for request in all.iter().filter(|r| r.url.path() != "/api/v4/user") {
         assert!(
             request
                 .url
@@ -399,7 +402,10 @@ async fn server_500_every_time_fails_after_bounded_retries() {
         ),
         "{error:?}"
     );
-    assert_eq!(requests(&server, "GET").await.len(), 4);
+    // The first request (whose token) is tried 4 times, then nothing more.
+    let gets = server.received_requests().await.unwrap();
+    assert_eq!(gets.len(), 4);
+    assert!(gets.iter().all(|r| r.url.path() == "/api/v4/user"));
 }
 
 #[tokio::test]
@@ -610,4 +616,47 @@ fn detect_a_bad_merge_request_number_is_an_error() {
     let vars = merge_request_pipeline(&[("CI_MERGE_REQUEST_IID", "five")]);
     let error = run(&vars, CommentMode::Auto).unwrap_err();
     assert!(error.to_string().contains("five"), "{error}");
+}
+
+#[tokio::test]
+async fn only_notes_by_the_tokens_user_are_ours() {
+    let (server, fake) = Fake::start("42", true).await;
+    let forge = target(&server, "42");
+    // A stranger's note with our marker, then two of ours (a race left two).
+    fake.seed_by(77, "mallory", &[body("✅ forged")]);
+    fake.seed(&[(body("ours, older"), false), (body("ours"), false)]);
+    let before = fake.authored();
+
+    let posted = upsert_with(&forge, "default", &body("fresh"), &options())
+        .await
+        .unwrap();
+
+    assert_eq!(posted, Posted::Updated { url: None });
+    let after = fake.authored();
+    assert_eq!(
+        after,
+        [
+            before[0].clone(),
+            (before[2].0, gitlab_fake::ME_ID, body("fresh"))
+        ],
+        "the stranger's note untouched, our older duplicate deleted"
+    );
+    let deletes = requests(&server, "DELETE").await;
+    assert_eq!(deletes.len(), 1);
+    assert!(
+        deletes[0]
+            .url
+            .path()
+            .ends_with(&format!("/notes/{}", before[1].0))
+    );
+
+    // Only a stranger's note with the marker: ours is new.
+    let (server, fake) = Fake::start("42", true).await;
+    fake.seed_by(77, "mallory", &[body("forged")]);
+    let posted = upsert_with(&target(&server, "42"), "default", &body("r"), &options())
+        .await
+        .unwrap();
+    assert_eq!(posted, Posted::Created { url: None });
+    assert_eq!(fake.authored()[0].2, body("forged"));
+    assert!(requests(&server, "PUT").await.is_empty());
 }

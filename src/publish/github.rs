@@ -13,20 +13,25 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 
+use super::sticky::{self, Comment as Existing, Thread};
 use super::{
-    Answer, Context, Error, Existing, Failure, GitHubTarget, Kind, MAX_PAGES, Options, Outcome,
-    Posted, Thread, next_link, parse_exhausted, parse_retry_after, retrying, root_cause,
-    same_origin, sticky,
+    Answer, Context, Error, Failure, GitHubTarget, Kind, MAX_PAGES, Options, Outcome, Posted,
+    next_link, parse_exhausted, parse_retry_after, retrying, root_cause, same_origin,
 };
 
-pub(super) async fn upsert(
+/// Who comments made with a workflow's `GITHUB_TOKEN` are by. Such a token
+/// (an app installation's) cannot read `GET /user`.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
+
+pub(super) async fn post(
     target: &GitHubTarget,
     marker: &str,
     body: &str,
+    create: bool,
     options: &Options,
 ) -> Result<Posted, Error> {
     let pull = PullRequest::new(target, options)?;
-    sticky(&pull, marker, body, options).await
+    sticky::run(&pull, marker, body, create, options).await
 }
 
 /// An issue comment, as `GET /repos/{owner}/{repo}/issues/{n}/comments` lists it.
@@ -37,6 +42,14 @@ struct Comment {
     body: Option<String>,
     #[serde(default)]
     html_url: Option<String>,
+    #[serde(default)]
+    user: Option<User>,
+}
+
+/// A comment's author, or the token's own user (`GET /user`).
+#[derive(Deserialize)]
+struct User {
+    login: String,
 }
 
 #[derive(Clone, Copy)]
@@ -44,6 +57,7 @@ enum Method {
     Get,
     Post,
     Patch,
+    Delete,
 }
 
 struct PullRequest<'a> {
@@ -138,6 +152,7 @@ impl<'a> PullRequest<'a> {
                 Method::Get => self.octocrab._get(route).await?,
                 Method::Post => self.octocrab._post(route, json.as_ref()).await?,
                 Method::Patch => self.octocrab._patch(route, json.as_ref()).await?,
+                Method::Delete => self.octocrab._delete(route, None::<&()>).await?,
             };
             let status = response.status().as_u16();
             let headers = response.headers();
@@ -175,6 +190,42 @@ impl<'a> PullRequest<'a> {
 }
 
 impl Thread for PullRequest<'_> {
+    /// The token's user; a workflow's `GITHUB_TOKEN`, which may not read
+    /// `/user`, comments as the Actions bot.
+    async fn me(&self) -> Result<String, Error> {
+        let what = "asking GitHub whose token this is".to_string();
+        let answer = retrying(self.context(what.clone(), false), async |context| {
+            self.send(Method::Get, "/user", None, context).await
+        })
+        .await;
+        match answer {
+            Ok(answer) => serde_json::from_slice::<User>(&answer.body)
+                .map(|u| u.login)
+                .map_err(|e| {
+                    self.context(what, false).malformed(
+                        &format!("{}/user", self.api_url),
+                        &format!("expected a user: {e}"),
+                    )
+                }),
+            Err(Error::NotVisible { .. }) => Ok(ACTIONS_BOT.to_string()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, id: u64) -> Result<(), Error> {
+        let what = format!("deleting our duplicate comment {id} on {}", self.thread());
+        let route = format!("/repos/{}/issues/comments/{id}", self.target.repository);
+        let done = retrying(self.context(what, true), async |context| {
+            self.send(Method::Delete, &route, None, context).await
+        })
+        .await;
+        match done {
+            // Already gone: another run removed it.
+            Ok(_) | Err(Error::ReadOnly { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn list(&self) -> Result<Vec<Existing>, Error> {
         let what = format!("listing the comments of {}", self.thread());
         let mut route = format!(
@@ -196,7 +247,9 @@ impl Thread for PullRequest<'_> {
             })?;
             comments.extend(page.into_iter().map(|c| Existing {
                 id: c.id,
+                author: c.user.map(|u| u.login),
                 body: c.body.unwrap_or_default(),
+                url: c.html_url,
             }));
             match answer.next.as_deref().and_then(|link| self.route_of(link)) {
                 Some(next) if !seen.contains(&next) => route = next,

@@ -10,21 +10,23 @@ use std::collections::HashSet;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use serde::Deserialize;
 
+use super::sticky::{self, Comment as Existing, Thread};
 use super::{
-    Answer, Context, Error, Existing, Failure, GitLabTarget, Kind, MAX_PAGES, Options, Outcome,
-    Posted, Thread, next_link, parse_retry_after, retrying, root_cause, same_origin, sticky,
+    Answer, Context, Error, Failure, GitLabTarget, Kind, MAX_PAGES, Options, Outcome, Posted,
+    next_link, parse_retry_after, retrying, root_cause, same_origin,
 };
 
 const AGENT: &str = concat!("image-budget/", env!("CARGO_PKG_VERSION"));
 
-pub(super) async fn upsert(
+pub(super) async fn post(
     target: &GitLabTarget,
     marker: &str,
     body: &str,
+    create: bool,
     options: &Options,
 ) -> Result<Posted, Error> {
     let merge_request = MergeRequest::new(target, options)?;
-    sticky(&merge_request, marker, body, options).await
+    sticky::run(&merge_request, marker, body, create, options).await
 }
 
 /// A note, as `GET /projects/:id/merge_requests/:iid/notes` lists it.
@@ -36,6 +38,15 @@ struct Note {
     /// Notes GitLab writes itself ("added 1 commit"); never ours.
     #[serde(default)]
     system: bool,
+    #[serde(default)]
+    author: Option<User>,
+}
+
+/// A note's author, or the token's own user (`GET /user`), by id: a
+/// username can be renamed, an id cannot.
+#[derive(Deserialize)]
+struct User {
+    id: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -43,6 +54,7 @@ enum Method {
     Get,
     Post,
     Put,
+    Delete,
 }
 
 struct MergeRequest<'a> {
@@ -141,6 +153,7 @@ impl<'a> MergeRequest<'a> {
             Method::Get => self.http.get(url),
             Method::Post => self.http.post(url),
             Method::Put => self.http.put(url),
+            Method::Delete => self.http.delete(url),
         };
         if let Some(body) = body {
             let json = serde_json::json!({ "body": body }).to_string();
@@ -186,6 +199,36 @@ impl<'a> MergeRequest<'a> {
 }
 
 impl Thread for MergeRequest<'_> {
+    /// The token's user (a project or group access token's is its bot user).
+    async fn me(&self) -> Result<String, Error> {
+        let what = "asking GitLab whose token this is".to_string();
+        let url = format!("{}/user", self.api_url);
+        let answer = retrying(self.context(what.clone(), false), async |context| {
+            self.send(Method::Get, &url, None, context).await
+        })
+        .await?;
+        serde_json::from_slice::<User>(&answer.body)
+            .map(|u| u.id.to_string())
+            .map_err(|e| {
+                self.context(what, false)
+                    .malformed(&url, &format!("expected a user: {e}"))
+            })
+    }
+
+    async fn delete(&self, id: u64) -> Result<(), Error> {
+        let what = format!("deleting our duplicate note {id} on {}", self.thread());
+        let url = format!("{}/{id}", self.notes_url);
+        let done = retrying(self.context(what, true), async |context| {
+            self.send(Method::Delete, &url, None, context).await
+        })
+        .await;
+        match done {
+            // Already gone: another run removed it.
+            Ok(_) | Err(Error::ReadOnly { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn list(&self) -> Result<Vec<Existing>, Error> {
         let what = format!("listing the notes of {}", self.thread());
         let mut url = self.first_page();
@@ -203,7 +246,9 @@ impl Thread for MergeRequest<'_> {
             })?;
             notes.extend(page.into_iter().filter(|n| !n.system).map(|n| Existing {
                 id: n.id,
+                author: n.author.map(|a| a.id.to_string()),
                 body: n.body.unwrap_or_default(),
+                url: None,
             }));
             match answer.next {
                 Some(next) if !seen.contains(&next) => url = next,

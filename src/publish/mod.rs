@@ -15,8 +15,11 @@
 mod detect;
 mod github;
 mod gitlab;
+mod sticky;
 
 use std::time::Duration;
+
+use crate::model::{Report, Status};
 
 pub use detect::{CommentMode, detect, detect_for, pr_number_from_event};
 
@@ -107,13 +110,49 @@ pub struct GitLabTarget {
     pub token: Token,
 }
 
+/// `--comment-when`: when a new comment is posted. An existing comment of
+/// ours is brought up to date whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CommentWhen {
+    /// Every run.
+    #[default]
+    Always,
+    /// When something differs from the baseline: a size, compressed size or
+    /// layer count that moved, a new image, or an image not passing.
+    Changed,
+    /// When an image is over budget or could not be checked.
+    Failing,
+}
+
+impl CommentWhen {
+    /// True when `report` calls for a new comment.
+    pub fn wants_new(self, report: &Report) -> bool {
+        match self {
+            CommentWhen::Always => true,
+            CommentWhen::Changed => report.images.iter().any(|i| {
+                let moved = i.delta.as_ref().is_some_and(|d| {
+                    [d.size, d.compressed, d.layers]
+                        .iter()
+                        .any(|v| v.is_some_and(|v| v != 0))
+                });
+                moved || i.is_new() || i.status != Status::Pass
+            }),
+            CommentWhen::Failing => matches!(report.worst(), Status::Fail | Status::Error),
+        }
+    }
+}
+
 /// What [`upsert`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posted {
-    /// No comment carried the marker: a new one was posted.
+    /// No comment of ours carried the marker: a new one was posted.
     Created { url: Option<String> },
-    /// The comment with the marker was edited in place.
+    /// Our comment with the marker was edited in place.
     Updated { url: Option<String> },
+    /// Our comment already said exactly this: nothing was sent.
+    Unchanged { url: Option<String> },
+    /// No comment of ours, and none was wanted (`--comment-when`).
+    Skipped,
 }
 
 /// How requests are made. [`upsert`] uses the defaults; tests shorten them.
@@ -267,10 +306,11 @@ pub fn is_valid_id(id: &str) -> bool {
 pub use crate::report::comment::marker;
 
 /// Posts `body` as the one comment with id `id`: edits the newest comment
-/// carrying the marker, or creates one. `body` should hold the marker on its
-/// first line; when it does not, the marker is put there.
+/// of ours (written by the token's identity) carrying the marker, or creates
+/// one. `body` should hold the marker on its first line; when it does not,
+/// the marker is put there.
 pub async fn upsert(forge: &Forge, id: &str, body: &str) -> Result<Posted, Error> {
-    upsert_with(forge, id, body, &Options::default()).await
+    post(forge, id, body, true, &Options::default()).await
 }
 
 /// [`upsert`] with explicit timeouts and retries.
@@ -278,6 +318,18 @@ pub async fn upsert_with(
     forge: &Forge,
     id: &str,
     body: &str,
+    options: &Options,
+) -> Result<Posted, Error> {
+    post(forge, id, body, true, options).await
+}
+
+/// [`upsert_with`], creating a new comment only when `create` is true; an
+/// existing comment of ours is brought up to date either way.
+pub async fn post(
+    forge: &Forge,
+    id: &str,
+    body: &str,
+    create: bool,
     options: &Options,
 ) -> Result<Posted, Error> {
     if !is_valid_id(id) {
@@ -293,24 +345,9 @@ pub async fn upsert_with(
         format!("{marker}\n{body}")
     };
     match forge {
-        Forge::GitHub(target) => github::upsert(target, &marker, &body, options).await,
-        Forge::GitLab(target) => gitlab::upsert(target, &marker, &body, options).await,
+        Forge::GitHub(target) => github::post(target, &marker, &body, create, options).await,
+        Forge::GitLab(target) => gitlab::post(target, &marker, &body, create, options).await,
     }
-}
-
-/// A comment already on the thread.
-struct Existing {
-    id: u64,
-    body: String,
-}
-
-/// The newest comment carrying the marker (ids grow with time on both forges).
-fn newest_with_marker(comments: &[Existing], marker: &str) -> Option<u64> {
-    comments
-        .iter()
-        .filter(|c| c.body.contains(marker))
-        .map(|c| c.id)
-        .max()
 }
 
 /// One answer, read whole.
@@ -606,43 +643,6 @@ where
     }
 }
 
-/// The forge's side of [`sticky`].
-trait Thread {
-    /// Every comment of the thread, all pages.
-    async fn list(&self) -> Result<Vec<Existing>, Error>;
-    /// Edits comment `id`; its web address when the forge gives one.
-    async fn update(&self, id: u64, body: &str) -> Result<Option<String>, Error>;
-    /// One attempt at a new comment (never repeated blindly: it may have landed).
-    async fn create(&self, body: &str, attempt: u32) -> Result<Option<String>, Failure>;
-}
-
-/// Edits the newest comment carrying `marker`, else creates one. A create
-/// that failed in a way worth retrying is retried only after listing again,
-/// so a create that did land is edited, not duplicated.
-async fn sticky<T: Thread>(
-    thread: &T,
-    marker: &str,
-    body: &str,
-    options: &Options,
-) -> Result<Posted, Error> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let comments = thread.list().await?;
-        if let Some(id) = newest_with_marker(&comments, marker) {
-            let url = thread.update(id, body).await?;
-            return Ok(Posted::Updated { url });
-        }
-        match thread.create(body, attempt).await {
-            Ok(url) => return Ok(Posted::Created { url }),
-            Err(Failure::Retry { wait, .. }) if attempt < options.attempts => {
-                tokio::time::sleep(wait).await;
-            }
-            Err(Failure::Retry { error, .. } | Failure::Fail(error)) => return Err(error),
-        }
-    }
-}
-
 /// `base`'s scheme and authority with `link`'s path and query: pages are
 /// fetched from the configured API host even when a proxy or a misconfigured
 /// instance names another in its `Link`, so the token never goes elsewhere.
@@ -765,23 +765,6 @@ mod tests {
         );
         assert_eq!(next_link(""), None);
         assert_eq!(next_link("garbage <unclosed"), None);
-    }
-
-    #[test]
-    fn newest_marker_wins() {
-        let c = |id, body: &str| Existing {
-            id,
-            body: body.into(),
-        };
-        let m = marker("default");
-        let comments = [
-            c(5, &format!("{m}\nold")),
-            c(9, "unrelated"),
-            c(7, &format!("{m}\nnewer")),
-            c(8, "<!-- image-budget:default2 -->"),
-        ];
-        assert_eq!(newest_with_marker(&comments, &m), Some(7));
-        assert_eq!(newest_with_marker(&comments[1..2], &m), None);
     }
 
     #[test]

@@ -36,7 +36,13 @@ pub struct Fake {
     pub land_then_fail: AtomicU32,
     /// Creates that answer 502 without landing.
     pub fail_creates: AtomicU32,
+    /// The token's user for `GET /user`; `None`: a workflow's GITHUB_TOKEN,
+    /// which GitHub answers 403 there, and whose comments are by the Actions bot.
+    pub user: Mutex<Option<String>>,
 }
+
+/// Who a workflow's GITHUB_TOKEN comments as.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 impl Fake {
     pub async fn start(prefix: &str) -> (MockServer, Arc<Fake>) {
@@ -49,6 +55,7 @@ impl Fake {
             next_id: AtomicU64::new(1000),
             land_then_fail: AtomicU32::new(0),
             fail_creates: AtomicU32::new(0),
+            user: Mutex::new(None),
         });
         Mock::given(any())
             .respond_with(Router(fake.clone()))
@@ -70,12 +77,66 @@ impl Fake {
         c
     }
 
-    /// Adds comments with the given bodies, oldest first.
+    /// The login comments made with the token are by.
+    pub fn me(&self) -> String {
+        self.user
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| ACTIONS_BOT.to_string())
+    }
+
+    /// Adds comments of the token's own identity, oldest first.
     pub fn seed(&self, bodies: &[String]) {
+        self.seed_by(&self.me(), bodies);
+    }
+
+    /// Adds comments written by `login` (a User, or a Bot for `[bot]` names).
+    pub fn seed_by(&self, login: &str, bodies: &[String]) {
         let mut comments = self.comments.lock().unwrap();
         for body in bodies {
             let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-            comments.push(self.comment(id, body));
+            let mut comment = self.comment(id, body);
+            set_author(&mut comment, login);
+            comments.push(comment);
+        }
+    }
+
+    /// `(id, author, body)` of every comment.
+    pub fn authored(&self) -> Vec<(u64, String, String)> {
+        self.comments
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_u64().unwrap(),
+                    c["user"]["login"].as_str().unwrap().to_string(),
+                    c["body"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn user(&self) -> ResponseTemplate {
+        match self.user.lock().unwrap().clone() {
+            Some(login) => ResponseTemplate::new(200).set_body_json(json!({
+                "login": login, "id": 583231, "type": "User", "site_admin": false})),
+            None => ResponseTemplate::new(403).set_body_json(json!({
+                "message": "Resource not accessible by integration",
+                "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                "status": "403"})),
+        }
+    }
+
+    pub fn delete(&self, id: u64) -> ResponseTemplate {
+        let mut comments = self.comments.lock().unwrap();
+        let before = comments.len();
+        comments.retain(|c| c["id"] != json!(id));
+        if comments.len() < before {
+            ResponseTemplate::new(204)
+        } else {
+            ResponseTemplate::new(404).set_body_json(fixture("error_404.json"))
         }
     }
 
@@ -141,7 +202,8 @@ impl Fake {
         }
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let comment = self.comment(id, body["body"].as_str().unwrap());
+        let mut comment = self.comment(id, body["body"].as_str().unwrap());
+        set_author(&mut comment, &self.me());
         self.comments.lock().unwrap().push(comment.clone());
         if take(&self.land_then_fail) {
             return ResponseTemplate::new(502)
@@ -163,6 +225,19 @@ impl Fake {
             }
             None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
         }
+    }
+}
+
+/// A comment's `user`: a Bot for `name[bot]`, else a User.
+fn set_author(comment: &mut Value, login: &str) {
+    comment["user"]["login"] = json!(login);
+    comment["user"]["type"] = json!(if login.ends_with("[bot]") {
+        "Bot"
+    } else {
+        "User"
+    });
+    if !login.ends_with("[bot]") {
+        comment["performed_via_github_app"] = Value::Null;
     }
 }
 
@@ -194,6 +269,14 @@ impl Respond for Router {
         match (request.method.as_str(), path) {
             ("GET", p) if list_paths.iter().any(|l| l == p) => fake.list(request),
             ("POST", "/repos/acme/api/issues/7/comments") => fake.create(request),
+            ("GET", "/user") => fake.user(),
+            ("DELETE", p) => match p
+                .strip_prefix("/repos/acme/api/issues/comments/")
+                .and_then(|id| id.parse().ok())
+            {
+                Some(id) => fake.delete(id),
+                None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+            },
             ("PATCH", p) => match p
                 .strip_prefix("/repos/acme/api/issues/comments/")
                 .and_then(|id| id.parse().ok())

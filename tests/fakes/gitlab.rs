@@ -34,6 +34,9 @@ pub struct Fake {
     pub x_next_page: bool,
 }
 
+/// The token's user (a project access token's bot), as `note.json`'s author.
+pub const ME_ID: u64 = 1;
+
 impl Fake {
     pub async fn start(project: &str, x_next_page: bool) -> (MockServer, Arc<Fake>) {
         let server = MockServer::start().await;
@@ -75,6 +78,55 @@ impl Fake {
         for (body, system) in bodies {
             let id = self.next_id.fetch_add(1, Ordering::SeqCst);
             notes.push(self.note(id, body, *system));
+        }
+    }
+
+    /// Adds notes by another user (`id`, `username`), oldest first.
+    pub fn seed_by(&self, user_id: u64, username: &str, bodies: &[String]) {
+        let mut notes = self.notes.lock().unwrap();
+        for body in bodies {
+            let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+            let mut note = self.note(id, body, false);
+            note["author"]["id"] = json!(user_id);
+            note["author"]["username"] = json!(username);
+            note["author"]["name"] = json!(username);
+            notes.push(note);
+        }
+    }
+
+    /// `(id, author id, body)` of every note.
+    pub fn authored(&self) -> Vec<(u64, u64, String)> {
+        self.notes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["id"].as_u64().unwrap(),
+                    n["author"]["id"].as_u64().unwrap(),
+                    n["body"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn user(&self) -> ResponseTemplate {
+        let note = fixture("note.json");
+        let mut user = note["author"].clone();
+        user["id"] = json!(ME_ID);
+        user["bot"] = json!(true);
+        user["created_at"] = json!("2026-01-05T10:00:00.000Z");
+        ResponseTemplate::new(200).set_body_json(user)
+    }
+
+    pub fn delete(&self, id: u64) -> ResponseTemplate {
+        let mut notes = self.notes.lock().unwrap();
+        let before = notes.len();
+        notes.retain(|n| n["id"] != json!(id));
+        if notes.len() < before {
+            ResponseTemplate::new(204)
+        } else {
+            ResponseTemplate::new(404).set_body_json(fixture("error_404.json"))
         }
     }
 
@@ -177,7 +229,16 @@ impl Respond for Router {
         }
         let notes = fake.notes_path();
         let path = request.url.path();
+        let note_id = || {
+            path.strip_prefix(&format!("{notes}/"))
+                .and_then(|id| id.parse::<u64>().ok())
+        };
         match request.method.as_str() {
+            "GET" if path == "/api/v4/user" => fake.user(),
+            "DELETE" => match note_id() {
+                Some(id) => fake.delete(id),
+                None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+            },
             "GET" if path == notes => fake.list(request),
             "POST" if path == notes => fake.create(request),
             "PUT" => match path
