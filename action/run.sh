@@ -68,7 +68,10 @@ elif [ -n "${INPUT_VERSION:-}" ]; then
 else
   : "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}"
   echo "::group::cargo install image-budget from $GITHUB_ACTION_PATH"
-  cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$work" ||
+  # Build scripts of every dependency run here: none of them sees a token.
+  env -u GITHUB_TOKEN -u INPUT_GITHUB_TOKEN -u ACTIONS_RUNTIME_TOKEN \
+    -u ACTIONS_ID_TOKEN_REQUEST_TOKEN -u ACTIONS_ID_TOKEN_REQUEST_URL \
+    cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$work" ||
     die "cargo install failed; set the version input to use a release binary"
   echo "::endgroup::"
   budget="$work/bin/budget"

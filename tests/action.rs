@@ -599,15 +599,27 @@ fn the_gitlab_template_caches_the_baseline_and_reports_junit_and_metrics() {
         Some("metrics.txt")
     );
     assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
-    let install = str_of(&job["variables"]["IMAGE_BUDGET_INSTALL"], "install");
+    // No placeholder in a line that runs: the install command is the user's.
+    assert_eq!(
+        str_of(&job["variables"]["IMAGE_BUDGET_INSTALL"], "install"),
+        ""
+    );
+    let script = str_of(&job["script"][0], "script");
     assert!(
-        install.starts_with("cargo install --locked --git "),
-        "{install}"
+        !script.contains('<'),
+        "a `<` in sh is a redirection: {script}"
     );
 }
 
 /// Runs the template's script with sh -e, as a GitLab runner does.
 fn gitlab_run(dir: &Path, api: &str, merge_request: bool) -> Output {
+    gitlab_command(dir, api, merge_request)
+        .output()
+        .expect("sh runs")
+}
+
+/// The template's script as `sh -e` runs it in a GitLab job, not yet started.
+fn gitlab_command(dir: &Path, api: &str, merge_request: bool) -> Command {
     let job = gitlab_job();
     let script: Vec<&str> = job["script"]
         .as_sequence()
@@ -646,7 +658,7 @@ fn gitlab_run(dir: &Path, api: &str, merge_request: bool) -> Output {
             .env("CI_COMMIT_REF_NAME", "main")
             .env("CI_PIPELINE_SOURCE", "push");
     }
-    cmd.output().expect("sh runs")
+    cmd
 }
 
 #[tokio::test]
@@ -710,5 +722,82 @@ async fn the_gitlab_job_keeps_main_report_and_a_merge_request_compares_with_it()
     assert_eq!(
         std::fs::read(dir.path().join("image-budget/main.json")).unwrap(),
         before
+    );
+}
+
+/// A stand-in `cargo` on PATH: records the environment it runs in (where a
+/// dependency's build script would run), then "installs" the real binary
+/// where `--root` says.
+fn fake_cargo(dir: &Path) -> String {
+    let bin = dir.join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\nenv > '{}'\nroot=''\nwhile [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\nmkdir -p \"$root/bin\" && cp '{}' \"$root/bin/budget\"\n",
+        dir.join("install-env").display(),
+        env!("CARGO_BIN_EXE_budget")
+    );
+    let cargo = bin.join("cargo");
+    std::fs::write(&cargo, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[tokio::test]
+async fn the_source_install_runs_with_no_token_in_its_environment() {
+    let (server, fake) = github_fake::Fake::start("").await;
+    let mut runner = Runner::new(&server.uri());
+    let path = fake_cargo(runner.path());
+    runner.set("PATH", &path);
+    runner.set("IMAGE_BUDGET_BIN", "");
+    // A workflow may set the token for every step, too.
+    runner.set("GITHUB_TOKEN", github_fake::TOKEN);
+    runner.set("ACTIONS_RUNTIME_TOKEN", "runtime-secret-xyz");
+    let (out, _) = runner.run();
+    assert_exit(&out, 1);
+    let install_env = std::fs::read_to_string(runner.path().join("install-env")).unwrap();
+    assert!(install_env.contains("RUNNER_TEMP="), "the env was recorded");
+    assert!(
+        !install_env.contains(github_fake::TOKEN),
+        "the token reached the build: {install_env}"
+    );
+    assert!(!install_env.contains("runtime-secret-xyz"));
+    // The binary it installed ran, with the token, and commented.
+    assert_eq!(fake.bodies().len(), 1);
+}
+
+#[tokio::test]
+async fn the_gitlab_install_runs_with_no_token_and_an_unset_one_is_a_clear_error() {
+    let (server, _fake) = gitlab_fake::Fake::start("42", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let record = dir.path().join("install-env");
+    let run = |install: &str| {
+        let mut cmd = gitlab_command(dir.path(), &server.uri(), true);
+        cmd.env("IMAGE_BUDGET_BIN", "budget-not-installed-here")
+            .env("IMAGE_BUDGET_INSTALL", install)
+            .env("CI_JOB_TOKEN", "job-token-secret");
+        cmd.output().unwrap()
+    };
+    let out = run(&format!("env > '{}'; exit 3", record.display()));
+    assert_ne!(out.status.code(), Some(0));
+    let install_env = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        install_env.contains("CI_PROJECT_ID=42"),
+        "the env was recorded"
+    );
+    assert!(!install_env.contains(gitlab_fake::TOKEN), "{install_env}");
+    assert!(!install_env.contains("job-token-secret"), "{install_env}");
+
+    let out = run("");
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("IMAGE_BUDGET_INSTALL is empty"),
+        "{}",
+        stderr(&out)
     );
 }
