@@ -398,3 +398,105 @@ fn init_writes_budgets_that_today_passes() {
     assert!(stderr(&missing).contains("is not in the local engine"));
     assert!(!empty.path().join("budgets.toml").exists());
 }
+
+/// A docker config directory holding one context per `(name, host)`.
+fn docker_contexts(dir: &std::path::Path, contexts: &[(&str, &str)], current: Option<&str>) {
+    use sha2::Digest as _;
+    for (name, host) in contexts {
+        let hex: String = sha2::Sha256::digest(name.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let meta = dir.join("contexts/meta").join(hex);
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            serde_json::json!({"Name": name, "Metadata": {"Description": ""},
+                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}}})
+            .to_string(),
+        )
+        .unwrap();
+    }
+    let config = match current {
+        Some(c) => serde_json::json!({"auths": {}, "currentContext": c}),
+        None => serde_json::json!({"auths": {}}),
+    };
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+}
+
+#[test]
+fn the_engine_is_found_through_docker_contexts_as_the_docker_cli_finds_it() {
+    require_engine();
+    let image = build("context", &[("app", 12_345)]);
+    let dir = workdir(&format!("[images.app]\nref = \"{}\"\n", image.tag));
+    let config = tempfile::tempdir().unwrap();
+    docker_contexts(
+        config.path(),
+        &[
+            ("local", "unix:///var/run/docker.sock"),
+            ("broken", "unix:///nonexistent/colima.sock"),
+        ],
+        Some("local"),
+    );
+    let docker_config = config.path().to_str().unwrap();
+    // `currentContext` of the config; an empty DOCKER_HOST is unset.
+    let out = budget_env(
+        dir.path(),
+        &["check", "--format", "json"],
+        &[("DOCKER_CONFIG", docker_config), ("DOCKER_HOST", "")],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(row(&json(&out), "app")["size"], image.inspect_size());
+    // DOCKER_CONTEXT wins over the config, and an unreachable context says which it is.
+    let out = budget_env(
+        dir.path(),
+        &["check", "--format", "json"],
+        &[
+            ("DOCKER_CONFIG", docker_config),
+            ("DOCKER_HOST", ""),
+            ("DOCKER_CONTEXT", "broken"),
+        ],
+    );
+    assert_exit(&out, 2);
+    let message = row(&json(&out), "app")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(
+            "cannot reach the container engine at unix:///nonexistent/colima.sock (docker context `broken`)"
+        ),
+        "{message}"
+    );
+    // A context that does not exist is named.
+    let out = budget_env(
+        dir.path(),
+        &["check", "--format", "json"],
+        &[
+            ("DOCKER_CONFIG", docker_config),
+            ("DOCKER_HOST", ""),
+            ("DOCKER_CONTEXT", "nope"),
+        ],
+    );
+    assert_exit(&out, 2);
+    let message = row(&json(&out), "app")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("DOCKER_CONTEXT names the docker context `nope`"),
+        "{message}"
+    );
+    // podman's CONTAINER_HOST, when docker names nothing.
+    let out = budget_env(
+        dir.path(),
+        &["check", "--format", "json"],
+        &[
+            ("DOCKER_CONFIG", docker_config),
+            ("DOCKER_HOST", ""),
+            ("DOCKER_CONTEXT", "default"),
+            ("CONTAINER_HOST", "unix:///var/run/docker.sock"),
+        ],
+    );
+    assert_exit(&out, 0);
+}

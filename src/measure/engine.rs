@@ -11,46 +11,53 @@ use futures_util::TryStreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::archive;
+use super::engine_host;
 use super::history::{Step, layers_with_history};
 use super::{Error, Measurement};
 use crate::model::Metrics;
-
-/// The engine's address, as the user would name it in `DOCKER_HOST`.
-fn host() -> String {
-    std::env::var("DOCKER_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
-}
 
 /// A connection to the engine; a failed connection is kept and reported for
 /// every image, so each image's row still says why it was not measured.
 pub struct Engine {
     docker: Result<Docker, Error>,
+    /// The address and what named it, for messages.
+    host: String,
 }
 
 impl Engine {
-    /// Connects and negotiates the API version (engines from API 1.41, docker
-    /// 20.10, to today's).
+    /// Finds the engine as the docker CLI does (see `engine_host`),
+    /// connects and negotiates the API version (engines from API 1.41,
+    /// docker 20.10, to today's).
     pub async fn connect() -> Engine {
+        let env = |name: &str| std::env::var(name).ok();
+        let found = engine_host::find(&env);
+        let host = match &found {
+            Ok(found) if found.from == "DOCKER_HOST" => found.host.clone(),
+            Ok(found) => format!("{} ({})", found.host, found.from),
+            Err(_) => "the docker context".to_string(),
+        };
         let docker = async {
+            let found = found.map_err(|reason| Error::Unreachable {
+                host: host.clone(),
+                reason,
+            })?;
             let unreachable = |e: BollardError| Error::Unreachable {
-                host: host(),
+                host: host.clone(),
                 reason: describe(&e),
             };
-            let docker = Docker::connect_with_defaults()
+            let docker = Docker::connect_with_host(&found.host)
                 .map_err(unreachable)?
                 .with_timeout(Duration::from_secs(120));
             docker.negotiate_version().await.map_err(unreachable)
         }
         .await;
-        Engine { docker }
+        Engine { docker, host }
     }
 
     /// Measures one image in the engine.
     pub async fn measure(&self, reference: &str) -> Result<Measurement, Error> {
         let docker = self.docker.as_ref().map_err(Clone::clone)?;
-        let failed = |e: BollardError| classify(reference, e);
+        let failed = |e: BollardError| classify(reference, &self.host, e);
         let inspect = docker.inspect_image(reference).await.map_err(failed)?;
         let history = docker.image_history(reference).await.map_err(failed)?;
 
@@ -136,7 +143,7 @@ impl Engine {
     }
 }
 
-fn classify(reference: &str, error: BollardError) -> Error {
+fn classify(reference: &str, host: &str, error: BollardError) -> Error {
     match error {
         BollardError::DockerResponseServerError {
             status_code: 404, ..
@@ -154,7 +161,7 @@ fn classify(reference: &str, error: BollardError) -> Error {
         | BollardError::HyperLegacyError { .. }
         | BollardError::IOError { .. }
         | BollardError::RequestTimeoutError => Error::Unreachable {
-            host: host(),
+            host: host.to_string(),
             reason: describe(&error),
         },
         other => Error::Engine {

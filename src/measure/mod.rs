@@ -6,6 +6,7 @@ pub mod archive;
 pub mod cache;
 pub mod credentials;
 mod engine;
+pub mod engine_host;
 mod history;
 pub(crate) mod image_config;
 pub mod platform;
