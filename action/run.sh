@@ -6,7 +6,8 @@
 #
 # IMAGE_BUDGET_BIN: use this binary, install nothing (tests, self-hosted runners).
 # IMAGE_BUDGET_REPOSITORY: the action's owner/name, where `version` downloads from.
-# IMAGE_BUDGET_BASELINE_KEY: set when a cached default-branch report was restored.
+# IMAGE_BUDGET_BASELINE_KEY: set when a cached default-branch report was restored,
+# to IMAGE_BUDGET_BASELINE_FILE (action/baseline-key.sh names it).
 set -uo pipefail
 
 die() {
@@ -90,9 +91,9 @@ format="${INPUT_FORMAT:-table}"
 
 args=(check --config "${INPUT_CONFIG:-budgets.toml}" --format json --output "$report")
 baseline="${INPUT_BASELINE:-}"
-if [ -z "$baseline" ] && [ -n "${IMAGE_BUDGET_BASELINE_KEY:-}" ] &&
-  [ -f "$RUNNER_TEMP/image-budget-baseline/main.json" ]; then
-  baseline="$RUNNER_TEMP/image-budget-baseline/main.json"
+restored="${IMAGE_BUDGET_BASELINE_FILE:-$RUNNER_TEMP/image-budget-baseline/main.json}"
+if [ -z "$baseline" ] && [ -n "${IMAGE_BUDGET_BASELINE_KEY:-}" ] && [ -f "$restored" ]; then
+  baseline="$restored"
   echo "budget: comparing with the default branch's report (cache $IMAGE_BUDGET_BASELINE_KEY)" >&2
 fi
 [ -z "$baseline" ] || args+=(--baseline "$baseline")

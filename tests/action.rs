@@ -194,9 +194,27 @@ fn the_action_caches_the_default_branch_report_for_pull_requests() {
         "actions/cache/restore@v4",
     );
     let save = named("Save the default branch's report", "actions/cache/save@v4");
+    // The config's own baseline: its scope in every key, its own file; main's
+    // report at the merge base first, else the newest.
     assert_eq!(
         restore["with"]["restore-keys"].as_str(),
-        Some("image-budget-${{ github.event.repository.default_branch }}-")
+        Some(
+            "image-budget-${{ steps.scope.outputs.scope }}-${{ github.event.repository.default_branch }}-"
+        )
+    );
+    assert_eq!(
+        restore["with"]["key"].as_str(),
+        Some(
+            "image-budget-${{ steps.scope.outputs.scope }}-${{ github.event.repository.default_branch }}-${{ steps.scope.outputs.merge-base || github.sha }}"
+        )
+    );
+    assert_eq!(
+        restore["with"]["path"].as_str(),
+        Some("${{ steps.scope.outputs.file }}")
+    );
+    assert_eq!(
+        run_step(&action)["env"]["IMAGE_BUDGET_BASELINE_FILE"].as_str(),
+        Some("${{ steps.scope.outputs.file }}")
     );
     let restore_if = str_of(&restore["if"], "restore if");
     assert!(restore_if.contains("github.event_name == 'pull_request'"));
@@ -205,7 +223,9 @@ fn the_action_caches_the_default_branch_report_for_pull_requests() {
     assert!(restore_if.contains("inputs.baseline == ''"));
     assert_eq!(
         save["with"]["key"].as_str(),
-        Some("image-budget-${{ github.ref_name }}-${{ github.sha }}")
+        Some(
+            "image-budget-${{ steps.scope.outputs.scope }}-${{ github.ref_name }}-${{ github.sha }}"
+        )
     );
     let save_if = str_of(&save["if"], "save if");
     assert!(
@@ -437,13 +457,17 @@ async fn a_restored_default_branch_report_is_the_baseline() {
     // As on the default branch: its report, where the restore step puts it.
     let (main, _) = runner.run();
     assert_exit(&main, 1);
-    let cached = runner.path().join("tmp/image-budget-baseline");
+    let cached = runner.path().join("tmp/image-budget-baseline/scope");
     std::fs::create_dir_all(&cached).unwrap();
     std::fs::copy(
         runner.path().join("tmp/image-budget/report.json"),
         cached.join("main.json"),
     )
     .unwrap();
+    runner.set(
+        "IMAGE_BUDGET_BASELINE_FILE",
+        cached.join("main.json").to_str().unwrap(),
+    );
 
     // Nothing restored: absolute budgets only.
     let (_, outputs) = runner.run();
@@ -800,4 +824,85 @@ async fn the_gitlab_install_runs_with_no_token_and_an_unset_one_is_a_clear_error
         "{}",
         stderr(&out)
     );
+}
+
+/// Runs action/baseline-key.sh in `dir`; its outputs as key=value lines.
+fn baseline_key(dir: &Path, env: &[(&str, &str)]) -> String {
+    let outputs = dir.join("key-output");
+    std::fs::write(&outputs, "").unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("action/baseline-key.sh"))
+        .current_dir(dir)
+        .env("RUNNER_TEMP", "/runner/tmp")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env_remove("GITHUB_BASE_REF");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_exit(&out, 0);
+    std::fs::read_to_string(outputs).unwrap()
+}
+
+#[test]
+fn each_config_names_its_own_baseline_and_a_pull_request_its_merge_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["commit", "-q", "--allow-empty", "-m", "A"]);
+    let a = git(d, &["rev-parse", "HEAD"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    git(d, &["commit", "-q", "--allow-empty", "-m", "F"]);
+    git(d, &["checkout", "-q", "main"]);
+    git(d, &["commit", "-q", "--allow-empty", "-m", "B"]);
+    git(d, &["checkout", "-q", "feature"]);
+
+    let api = baseline_key(
+        d,
+        &[
+            ("INPUT_CONFIG", "budgets.toml"),
+            ("INPUT_COMMENT_ID", "default"),
+        ],
+    );
+    let workers = baseline_key(
+        d,
+        &[
+            ("INPUT_CONFIG", "ci/workers.toml"),
+            ("INPUT_COMMENT_ID", "workers"),
+        ],
+    );
+    let scope = |o: &str| output_value(o, "scope").unwrap().to_string();
+    assert_ne!(scope(&api), scope(&workers), "two configs, two baselines");
+    assert!(scope(&api).starts_with("budgets.toml@default-"), "{api}");
+    assert!(
+        scope(&workers).starts_with("ci_workers.toml@workers-"),
+        "{workers}"
+    );
+    assert!(!scope(&workers).contains(','));
+    assert_ne!(output_value(&api, "file"), output_value(&workers, "file"));
+    assert_eq!(
+        output_value(&api, "file").unwrap(),
+        format!(
+            "/runner/tmp/image-budget-baseline/{}/main.json",
+            scope(&api)
+        )
+    );
+    // The same config and id: the same key, run after run.
+    assert_eq!(
+        api,
+        baseline_key(
+            d,
+            &[
+                ("INPUT_CONFIG", "budgets.toml"),
+                ("INPUT_COMMENT_ID", "default")
+            ]
+        )
+    );
+    // No pull request: no merge base. A pull request: where it left main.
+    assert_eq!(output_value(&api, "merge-base"), Some(""));
+    let pr = baseline_key(d, &[("GITHUB_BASE_REF", "main")]);
+    assert_eq!(output_value(&pr, "merge-base"), Some(a.as_str()));
+    // A base branch git does not have (a shallow clone): empty, the newest is used.
+    let shallow = baseline_key(d, &[("GITHUB_BASE_REF", "release")]);
+    assert_eq!(output_value(&shallow, "merge-base"), Some(""));
 }
