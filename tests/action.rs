@@ -614,6 +614,8 @@ fn the_gitlab_template_caches_the_baseline_and_reports_junit_and_metrics() {
     let layers = str_of(&job["variables"]["IMAGE_BUDGET_CACHE"], "layer cache");
     assert!(layers.starts_with("image-budget/"), "{layers}");
     assert_eq!(job["cache"]["when"].as_str(), Some("always"));
+    // Protected (main) and unprotected (merge request) refs share the cache.
+    assert_eq!(job["cache"]["unprotect"].as_bool(), Some(true));
     assert_eq!(
         job["artifacts"]["reports"]["junit"].as_str(),
         Some("junit.xml")
@@ -672,9 +674,12 @@ fn gitlab_command(dir: &Path, api: &str, merge_request: bool) -> Command {
         .env("CI_API_V4_URL", format!("{api}/api/v4"))
         .env("CI_PROJECT_ID", "42")
         .env("GITLAB_TOKEN", gitlab_fake::TOKEN)
-        .env("CI_DEFAULT_BRANCH", "main");
+        .env("CI_DEFAULT_BRANCH", "main")
+        .env("CI_JOB_NAME", "image-budget")
+        .env("CI_JOB_TOKEN", gitlab_fake::JOB_TOKEN);
     if merge_request {
         cmd.env("CI_MERGE_REQUEST_IID", gitlab_fake::IID.to_string())
+            .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
             .env("CI_COMMIT_REF_NAME", "slim")
             .env("CI_PIPELINE_SOURCE", "merge_request_event");
     } else {
@@ -905,4 +910,46 @@ fn each_config_names_its_own_baseline_and_a_pull_request_its_merge_base() {
     // A base branch git does not have (a shallow clone): empty, the newest is used.
     let shallow = baseline_key(d, &[("GITHUB_BASE_REF", "release")]);
     assert_eq!(output_value(&shallow, "merge-base"), Some(""));
+}
+
+#[tokio::test]
+async fn a_merge_request_job_fetches_the_target_branchs_report_artifact() {
+    let (server, fake) = gitlab_fake::Fake::start("42", true).await;
+    // main's pipeline ran elsewhere (another runner: no shared cache).
+    let main_dir = tempfile::tempdir().unwrap();
+    config(main_dir.path());
+    let main = gitlab_run(main_dir.path(), &server.uri(), false);
+    assert_exit(&main, 1);
+    let report = read_json(&main_dir.path().join("report.json"));
+    *fake.artifact.lock().unwrap() = Some(("main".into(), "image-budget".into(), report));
+
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let out = gitlab_run(dir.path(), &server.uri(), true);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("comparing with the report of job image-budget on main"),
+        "{}",
+        stderr(&out)
+    );
+    let report = read_json(&dir.path().join("report.json"));
+    for name in ["slim", "bloated"] {
+        assert_eq!(row(&report, name)["baseline"]["source"], "report", "{name}");
+    }
+    assert_eq!(fake.bodies().len(), 1, "one note");
+    // The artifact was asked for with the job token, never the API token.
+    let requests = server.received_requests().await.unwrap();
+    let artifact: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path().contains("/jobs/artifacts/"))
+        .collect();
+    assert_eq!(artifact.len(), 1);
+    assert_eq!(
+        artifact[0].url.path(),
+        "/api/v4/projects/42/jobs/artifacts/main/raw/report.json"
+    );
+    assert_eq!(artifact[0].url.query(), Some("job=image-budget"));
+    assert!(artifact[0].headers.get("private-token").is_none());
+    // Nothing of main's report went into this job's own cache.
+    assert!(!dir.path().join("image-budget/main.json").exists());
 }

@@ -32,7 +32,13 @@ pub struct Fake {
     pub next_id: AtomicU64,
     /// Send `X-Next-Page` (else only `Link`, as GitLab does past 10,000 rows).
     pub x_next_page: bool,
+    /// `(ref, job, report)`: the job artifact `report.json` of the last
+    /// pipeline of a branch, served to a job token.
+    pub artifact: Mutex<Option<(String, String, Value)>>,
 }
+
+/// The job token of the pipeline under test.
+pub const JOB_TOKEN: &str = "glcbt-64_job-token-of-this-pipeline";
 
 /// The token's user (a project access token's bot), as `note.json`'s author.
 pub const ME_ID: u64 = 1;
@@ -46,6 +52,7 @@ impl Fake {
             notes: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(300),
             x_next_page,
+            artifact: Mutex::new(None),
         });
         Mock::given(any())
             .respond_with(Router(fake.clone()))
@@ -117,6 +124,31 @@ impl Fake {
         user["bot"] = json!(true);
         user["created_at"] = json!("2026-01-05T10:00:00.000Z");
         ResponseTemplate::new(200).set_body_json(user)
+    }
+
+    /// `GET /projects/:id/jobs/artifacts/:ref_name/raw/report.json?job=NAME`.
+    pub fn artifact(&self, request: &Request) -> ResponseTemplate {
+        let not_found =
+            || ResponseTemplate::new(404).set_body_json(json!({"message": "404 Not found"}));
+        let job: Option<String> = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "job")
+            .map(|(_, v)| v.into_owned());
+        let prefix = format!("/api/v4/projects/{}/jobs/artifacts/", self.project);
+        let Some(rest) = request.url.path().strip_prefix(&prefix) else {
+            return not_found();
+        };
+        let Some(reference) = rest.strip_suffix("/raw/report.json") else {
+            return not_found();
+        };
+        let reference = reference.replace("%2F", "/");
+        match &*self.artifact.lock().unwrap() {
+            Some((r, j, report)) if *r == reference && Some(j) == job.as_ref() => {
+                ResponseTemplate::new(200).set_body_json(report)
+            }
+            _ => not_found(),
+        }
     }
 
     pub fn delete(&self, id: u64) -> ResponseTemplate {
@@ -223,6 +255,14 @@ pub struct Router(pub Arc<Fake>);
 impl Respond for Router {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let fake = &self.0;
+        if request.url.path().contains("/jobs/artifacts/") {
+            // Job artifacts take the job token (JOB-TOKEN), as GitLab documents.
+            let job = request.headers.get("job-token");
+            if job.is_none_or(|v| v != JOB_TOKEN) {
+                return ResponseTemplate::new(401).set_body_json(fixture("error_401.json"));
+            }
+            return fake.artifact(request);
+        }
         let token = request.headers.get("private-token");
         if token.is_none_or(|v| v != TOKEN) {
             return ResponseTemplate::new(401).set_body_json(fixture("error_401.json"));
