@@ -102,7 +102,7 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
                 "budget: a --shard run posts no comment; join the shards' reports with `budget merge` and post the result with `budget publish`"
             );
         }
-    } else if let Err(warning) = post(&body, &report, &args.comment, None).await {
+    } else if let Err(warning) = post(&body, &report, &args.comment, None, None).await {
         eprintln!("warning: {warning}");
     }
     Ok(exit_for(&report, args.no_fail))
@@ -133,6 +133,7 @@ async fn post(
     report: &Report,
     args: &CommentArgs,
     number: Option<u64>,
+    made_at: Option<&str>,
 ) -> Result<bool, String> {
     let env = |name: &str| std::env::var(name).ok();
     let Some(forge) = publish::detect_for(args.comment, &env, args.github_token.clone(), number)
@@ -142,6 +143,20 @@ async fn post(
     };
     let create = args.comment_when.wants_new(report);
     let options = publish::Options::default();
+    // A report posted by another job must be of the pull request's own
+    // commit: a fork's artifact cannot aim the comment at someone else's.
+    if let Some(made_at) = made_at {
+        let heads = publish::heads(&forge, &options)
+            .await
+            .map_err(|e| format!("cannot check the pull request's commit: {e}"))?;
+        let same = |h: &String| h.eq_ignore_ascii_case(made_at.trim());
+        if !heads.iter().any(same) {
+            return Err(format!(
+                "refusing to post: the report was made at commit {made_at}, but the pull request is at {}\n  hint: post a report only on the pull request whose run made it (--pr must name that pull request)",
+                heads.first().map_or("no known commit", String::as_str)
+            ));
+        }
+    }
     match publish::post(&forge, &args.comment_id, body, create, &options).await {
         Ok(Posted::Created { url }) => {
             eprintln!("budget: comment posted{}", at(url));
@@ -181,11 +196,22 @@ async fn run_publish(args: PublishArgs) -> Result<Exit, String> {
     let report = saved::load(&args.report).map_err(|e| e.to_string())?;
     let body = comment::render(&report, &args.comment.comment_id);
     write_step_summary(&body);
-    let number = args.pr.or_else(|| {
-        let path = std::env::var_os("GITHUB_EVENT_PATH")?;
-        publish::pr_number_from_event(&std::fs::read_to_string(path).ok()?)
-    });
-    if post(&body, &report, &args.comment, number).await? {
+    let event = std::env::var_os("GITHUB_EVENT_PATH")
+        .filter(|_| std::env::var("GITHUB_EVENT_NAME").is_ok_and(|e| e == "workflow_run"))
+        .and_then(|path| std::fs::read_to_string(path).ok());
+    let number = args
+        .pr
+        .or_else(|| publish::pr_number_from_event(event.as_deref()?));
+    // The commit the report was made at: GitHub's word for the run that made
+    // the artifact (a workflow_run event), else the report's own.
+    let made_at = event
+        .as_deref()
+        .and_then(publish::head_sha_from_event)
+        .or_else(|| report.commit.clone())
+        .ok_or_else(|| {
+            "the report names no commit, so it cannot be matched to a pull request\n  hint: publish from a workflow_run job (its event names the commit), or write the report with `budget check` in the checkout of the pull request".to_string()
+        })?;
+    if post(&body, &report, &args.comment, number, Some(&made_at)).await? {
         Ok(Exit::Pass)
     } else {
         Err("nowhere to post: this job is not a pull-request or merge-request pipeline\n  hint: pass --pr NUMBER (and --comment github or gitlab), or run it in the pipeline of the pull request".to_string())

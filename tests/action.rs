@@ -499,11 +499,6 @@ async fn a_restored_default_branch_report_is_the_baseline() {
     assert_exit(&out, 2);
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
-        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
 /// A release tarball holding a `budget` that runs the built binary.
 fn release_tarball() -> Vec<u8> {
     let script = format!(

@@ -273,6 +273,69 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
     assert_exit(&by_number, 0);
     assert_eq!(fake.bodies().len(), 1);
     assert_no_token(&published, github_fake::TOKEN);
+
+    // A fork's artifact naming someone else's pull request: that pull
+    // request is not at the commit the run was made at, so nothing is posted.
+    fake.heads
+        .lock()
+        .unwrap()
+        .insert(8, "77aa77aa77aa77aa77aa77aa77aa77aa77aa77aa".into());
+    let aimed = run(dir.path(), &["publish", "report.json", "--pr", "8"], &env);
+    assert_exit(&aimed, 2);
+    assert!(
+        stderr(&aimed).contains(&format!(
+            "refusing to post: the report was made at commit {}, but the pull request is at 77aa77aa",
+            github_fake::HEAD_SHA
+        )),
+        "{}",
+        stderr(&aimed)
+    );
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path().contains("/issues/8/")),
+        "pull request 8's comments were never touched"
+    );
+    // The event's commit wins over the artifact's own claim.
+    let mut forged = read_json(&dir.path().join("report.json"));
+    forged["commit"] = serde_json::json!("77aa77aa77aa77aa77aa77aa77aa77aa77aa77aa");
+    std::fs::write(dir.path().join("forged.json"), forged.to_string()).unwrap();
+    let forged = run(dir.path(), &["publish", "forged.json", "--pr", "8"], &env);
+    assert_exit(&forged, 2);
+    assert!(stderr(&forged).contains("refusing to post"));
+
+    // Outside a workflow_run job, the report's own commit is compared; a
+    // report that names none is refused.
+    let mut env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
+    env.retain(|(k, _)| *k != "GITHUB_EVENT_NAME");
+    env.push(("GITHUB_EVENT_NAME", "push".into()));
+    let mut bare = read_json(&dir.path().join("report.json"));
+    bare.as_object_mut().unwrap().remove("commit");
+    std::fs::write(dir.path().join("bare.json"), bare.to_string()).unwrap();
+    let unknown = run(
+        dir.path(),
+        &["publish", "bare.json", "--pr", "7", "--comment", "github"],
+        &env,
+    );
+    assert_exit(&unknown, 2);
+    assert!(
+        stderr(&unknown).contains("the report names no commit"),
+        "{}",
+        stderr(&unknown)
+    );
+    let mut own = bare.clone();
+    own["commit"] = serde_json::json!(github_fake::HEAD_SHA);
+    std::fs::write(dir.path().join("own.json"), own.to_string()).unwrap();
+    let matched = run(
+        dir.path(),
+        &["publish", "own.json", "--pr", "7", "--comment", "github"],
+        &env,
+    );
+    assert_exit(&matched, 0);
+    assert_eq!(fake.bodies().len(), 1);
 }
 
 #[tokio::test]

@@ -74,6 +74,16 @@ pub fn pr_number_from_event(json: &str) -> Option<u64> {
         .and_then(serde_json::Value::as_u64)
 }
 
+/// The commit of the run that triggered a `workflow_run` event: the commit
+/// its artifacts were made at, as GitHub (not the artifact) says.
+pub fn head_sha_from_event(json: &str) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_str(json).ok()?;
+    event
+        .pointer("/workflow_run/head_sha")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
 fn github(
     var: &dyn Fn(&str) -> Option<String>,
     github_token: Option<String>,

@@ -34,6 +34,37 @@ pub(super) async fn post(
     sticky::run(&pull, marker, body, create, options).await
 }
 
+/// The commits a pull request is at: its head, and the test merge commit
+/// that a `pull_request` job checks out (`GITHUB_SHA`).
+pub(super) async fn heads(target: &GitHubTarget, options: &Options) -> Result<Vec<String>, Error> {
+    let pull = PullRequest::new(target, options)?;
+    let what = format!("reading {}", pull.thread());
+    let route = format!("/repos/{}/pulls/{}", target.repository, target.number);
+    let answer = retrying(pull.context(what.clone(), false), async |context| {
+        pull.send(Method::Get, &route, None, context).await
+    })
+    .await?;
+    #[derive(Deserialize)]
+    struct Head {
+        sha: String,
+    }
+    #[derive(Deserialize)]
+    struct Pull {
+        head: Head,
+        #[serde(default)]
+        merge_commit_sha: Option<String>,
+    }
+    let pr: Pull = serde_json::from_slice(&answer.body).map_err(|e| {
+        pull.context(what, false).malformed(
+            &format!("{}{route}", pull.api_url),
+            &format!("expected a pull request: {e}"),
+        )
+    })?;
+    Ok(std::iter::once(pr.head.sha)
+        .chain(pr.merge_commit_sha)
+        .collect())
+}
+
 /// An issue comment, as `GET /repos/{owner}/{repo}/issues/{n}/comments` lists it.
 #[derive(Deserialize)]
 struct Comment {

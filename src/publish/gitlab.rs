@@ -29,6 +29,36 @@ pub(super) async fn post(
     sticky::run(&merge_request, marker, body, create, options).await
 }
 
+/// The commits a merge request is at: its head (`sha`), and its merge
+/// commit once it has one.
+pub(super) async fn heads(target: &GitLabTarget, options: &Options) -> Result<Vec<String>, Error> {
+    let merge_request = MergeRequest::new(target, options)?;
+    let what = format!("reading {}", merge_request.thread());
+    let url = merge_request
+        .notes_url
+        .strip_suffix("/notes")
+        .unwrap_or(&merge_request.notes_url)
+        .to_string();
+    let answer = retrying(
+        merge_request.context(what.clone(), false),
+        async |context| merge_request.send(Method::Get, &url, None, context).await,
+    )
+    .await?;
+    #[derive(Deserialize)]
+    struct Mr {
+        #[serde(default)]
+        sha: Option<String>,
+        #[serde(default)]
+        merge_commit_sha: Option<String>,
+    }
+    let mr: Mr = serde_json::from_slice(&answer.body).map_err(|e| {
+        merge_request
+            .context(what, false)
+            .malformed(&url, &format!("expected a merge request: {e}"))
+    })?;
+    Ok(mr.sha.into_iter().chain(mr.merge_commit_sha).collect())
+}
+
 /// A note, as `GET /projects/:id/merge_requests/:iid/notes` lists it.
 #[derive(Deserialize)]
 struct Note {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use crate::model::{Report, Status};
 
-pub use detect::{CommentMode, detect, detect_for, pr_number_from_event};
+pub use detect::{CommentMode, detect, detect_for, head_sha_from_event, pr_number_from_event};
 
 /// The longest comment id (`<!-- image-budget:ID -->`).
 const MAX_ID_LEN: usize = 64;
@@ -347,6 +347,15 @@ pub async fn post(
     match forge {
         Forge::GitHub(target) => github::post(target, &marker, &body, create, options).await,
         Forge::GitLab(target) => gitlab::post(target, &marker, &body, create, options).await,
+    }
+}
+
+/// The commits the pull (merge) request is at now: its head, and the merge
+/// commit a pull-request job checks out, where the forge names one.
+pub async fn heads(forge: &Forge, options: &Options) -> Result<Vec<String>, Error> {
+    match forge {
+        Forge::GitHub(target) => github::heads(target, options).await,
+        Forge::GitLab(target) => gitlab::heads(target, options).await,
     }
 }
 

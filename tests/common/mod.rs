@@ -218,6 +218,12 @@ pub fn json(out: &Output) -> serde_json::Value {
 }
 
 /// The report's row for an image.
+/// A JSON file, read whole.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
 pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["images"]
         .as_array()

@@ -39,7 +39,12 @@ pub struct Fake {
     /// The token's user for `GET /user`; `None`: a workflow's GITHUB_TOKEN,
     /// which GitHub answers 403 there, and whose comments are by the Actions bot.
     pub user: Mutex<Option<String>>,
+    /// Each pull request's head commit, for `GET /repos/acme/api/pulls/{n}`.
+    pub heads: Mutex<HashMap<u64, String>>,
 }
+
+/// The head commit of pull request 7: the one the workflow_run fixtures name.
+pub const HEAD_SHA: &str = "0d2f4b6e8a1c3e5f7b9d1f3a5c7e9b1d3f5a7c9e";
 
 /// Who a workflow's GITHUB_TOKEN comments as.
 pub const ACTIONS_BOT: &str = "github-actions[bot]";
@@ -56,6 +61,7 @@ impl Fake {
             land_then_fail: AtomicU32::new(0),
             fail_creates: AtomicU32::new(0),
             user: Mutex::new(None),
+            heads: Mutex::new(HashMap::from([(7, HEAD_SHA.to_string())])),
         });
         Mock::given(any())
             .respond_with(Router(fake.clone()))
@@ -126,6 +132,22 @@ impl Fake {
                 "message": "Resource not accessible by integration",
                 "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
                 "status": "403"})),
+        }
+    }
+
+    /// A pull request, as `GET /repos/{owner}/{repo}/pulls/{n}` gives it.
+    pub fn pull(&self, number: u64) -> ResponseTemplate {
+        match self.heads.lock().unwrap().get(&number) {
+            Some(sha) => ResponseTemplate::new(200).set_body_json(json!({
+                "url": format!("{}/repos/acme/api/pulls/{number}", self.base),
+                "number": number, "state": "open", "title": "Slimmer image",
+                "head": {"label": "dev:slim", "ref": "slim", "sha": sha,
+                         "repo": {"full_name": "dev/api"}},
+                "base": {"label": "acme:main", "ref": "main",
+                         "sha": "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"},
+                "merge_commit_sha": format!("{:0>40}", number),
+                "user": {"login": "dev", "type": "User"}})),
+            None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
         }
     }
 
@@ -270,6 +292,12 @@ impl Respond for Router {
             ("GET", p) if list_paths.iter().any(|l| l == p) => fake.list(request),
             ("POST", "/repos/acme/api/issues/7/comments") => fake.create(request),
             ("GET", "/user") => fake.user(),
+            ("GET", p) if p.starts_with("/repos/acme/api/pulls/") => {
+                match p["/repos/acme/api/pulls/".len()..].parse() {
+                    Ok(n) => fake.pull(n),
+                    Err(_) => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
+                }
+            }
             ("DELETE", p) => match p
                 .strip_prefix("/repos/acme/api/issues/comments/")
                 .and_then(|id| id.parse().ok())

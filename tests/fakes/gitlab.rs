@@ -37,6 +37,9 @@ pub struct Fake {
     pub artifact: Mutex<Option<(String, String, Value)>>,
 }
 
+/// The merge request's head commit.
+pub const MR_SHA: &str = "5c1e3a9b7d2f4e6a8c0b1d3f5e7a9c2b4d6f8e0a";
+
 /// The job token of the pipeline under test.
 pub const JOB_TOKEN: &str = "glcbt-64_job-token-of-this-pipeline";
 
@@ -275,6 +278,12 @@ impl Respond for Router {
         };
         match request.method.as_str() {
             "GET" if path == "/api/v4/user" => fake.user(),
+            "GET" if path == format!("/api/v4/projects/{}/merge_requests/{IID}", fake.project) => {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": 9001, "iid": IID, "project_id": 42, "state": "opened",
+                    "title": "Slimmer image", "sha": MR_SHA, "merge_commit_sha": null,
+                    "source_branch": "slim", "target_branch": "main"}))
+            }
             "DELETE" => match note_id() {
                 Some(id) => fake.delete(id),
                 None => ResponseTemplate::new(404).set_body_json(fixture("error_404.json")),
