@@ -26,6 +26,15 @@ pub enum Error {
     },
     #[error("no reports to merge: name the shard reports, such as `budget merge shard-*.json`")]
     Nothing,
+    #[error(
+        "`{first}` was made at commit {first_commit}, but `{second}` at {second_commit}\n  hint: merge the shards of one run only"
+    )]
+    OtherRun {
+        first: String,
+        first_commit: String,
+        second: String,
+        second_commit: String,
+    },
 }
 
 /// Reads a saved report, checking its schema.
@@ -64,7 +73,21 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     }
     let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
     let mut images = Vec::new();
+    // The commit of the run, which every shard must share.
+    let mut commit: Option<(String, String)> = None;
     for (path, report) in reports {
+        match (&commit, report.commit) {
+            (Some((first, at)), Some(this)) if *at != this => {
+                return Err(Error::OtherRun {
+                    first: first.clone(),
+                    first_commit: at.clone(),
+                    second: path,
+                    second_commit: this,
+                });
+            }
+            (None, Some(this)) => commit = Some((path.clone(), this)),
+            _ => {}
+        }
         for image in report.images {
             let key = (image.name.clone(), image.platform.clone());
             if let Some((_, _, first)) = seen.iter().find(|(n, p, _)| (n, p) == (&key.0, &key.1)) {
@@ -83,7 +106,9 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
             images.push(image);
         }
     }
-    Ok(Report::new(images))
+    let mut merged = Report::new(images);
+    merged.commit = commit.map(|(_, c)| c);
+    Ok(merged)
 }
 
 #[cfg(test)]
@@ -149,6 +174,31 @@ mod tests {
             "image `api` (linux/amd64) is in both `a.json` and `b.json`\n  hint: each image belongs to one shard; run each shard with its own `--shard K/N`"
         );
         assert!(matches!(merge(Vec::new()), Err(Error::Nothing)));
+    }
+
+    #[test]
+    fn the_run_commit_is_kept_and_shards_of_other_runs_are_refused() {
+        let at = |commit: &str, name: &str| {
+            let mut r = report(&[(name, Status::Pass)]);
+            r.commit = Some(commit.to_string());
+            r
+        };
+        let merged = merge(vec![
+            ("a.json".into(), at("c1", "api")),
+            ("b.json".into(), report(&[("web", Status::Pass)])),
+            ("c.json".into(), at("c1", "db")),
+        ])
+        .unwrap();
+        assert_eq!(merged.commit.as_deref(), Some("c1"));
+        let err = merge(vec![
+            ("a.json".into(), at("c1", "api")),
+            ("b.json".into(), at("c2", "web")),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`a.json` was made at commit c1, but `b.json` at c2\n  hint: merge the shards of one run only"
+        );
     }
 
     #[test]
