@@ -586,9 +586,71 @@ async fn a_version_downloads_the_release_and_verifies_its_checksum() {
 
 // --- GitLab -------------------------------------------------------------------
 
+/// The template as GitLab includes it: its `spec: inputs` header read, every
+/// `$[[ inputs.NAME ]]` of the body replaced by the input given or its
+/// default; an input that is not declared is an error, as in GitLab.
+fn gitlab_template(inputs: &[(&str, &str)]) -> Yaml {
+    let text = std::fs::read_to_string(repo_root().join("ci/image-budget.gitlab-ci.yml")).unwrap();
+    let (header, body) = text
+        .split_once("\n---\n")
+        .expect("a `spec:` header, then `---`, then the jobs");
+    let header: Yaml = serde_norway::from_str(header).unwrap();
+    let declared = header["spec"]["inputs"].as_mapping().expect("spec: inputs");
+    for (name, _) in inputs {
+        assert!(
+            declared.contains_key(Yaml::from(*name)),
+            "`{name}` is not an input of the template"
+        );
+    }
+    let mut body = body.to_string();
+    for (name, spec) in declared {
+        let name = str_of(name, "input name");
+        let value = inputs
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| str_of(&spec["default"], "input default").to_string());
+        body = body.replace(&format!("$[[ inputs.{name} ]]"), &value);
+    }
+    assert!(
+        !body.contains("$[["),
+        "an input the header does not declare: {body}"
+    );
+    serde_norway::from_str(&body).unwrap_or_else(|e| panic!("the template is not YAML: {e}"))
+}
+
 fn gitlab_job() -> Yaml {
-    let template = yaml("ci/image-budget.gitlab-ci.yml");
-    template[".image-budget"].clone()
+    gitlab_template(&[])[".image-budget"].clone()
+}
+
+#[test]
+fn the_gitlab_template_takes_inputs_with_defaults() {
+    let job = gitlab_job();
+    assert_eq!(job["stage"].as_str(), Some("test"));
+    assert_eq!(
+        job["variables"]["IMAGE_BUDGET_CONFIG"].as_str(),
+        Some("budgets.toml")
+    );
+    assert_eq!(
+        job["variables"]["IMAGE_BUDGET_BIN"].as_str(),
+        Some("budget")
+    );
+    assert_eq!(job["variables"]["IMAGE_BUDGET_ARGS"].as_str(), Some(""));
+    let given = gitlab_template(&[
+        ("config", "ci/workers.toml"),
+        ("args", "--comment-id workers"),
+        ("stage", "verify"),
+    ]);
+    let job = &given[".image-budget"];
+    assert_eq!(job["stage"].as_str(), Some("verify"));
+    assert_eq!(
+        job["variables"]["IMAGE_BUDGET_CONFIG"].as_str(),
+        Some("ci/workers.toml")
+    );
+    assert_eq!(
+        job["variables"]["IMAGE_BUDGET_ARGS"].as_str(),
+        Some("--comment-id workers")
+    );
 }
 
 #[test]
