@@ -28,24 +28,39 @@ work="$RUNNER_TEMP/image-budget"
 mkdir -p "$work" || die "cannot create $work"
 
 # --- the binary --------------------------------------------------------------
+# A release binary, checksum-verified: the version input, else the action's own
+# tag (uses: OWNER/image-budget@v1.2.0). From source only when asked
+# (install: source), when there is no version to take, or when the action's
+# tag has no release. The download never runs code, and the source build runs
+# with no token in its environment.
+install="${INPUT_INSTALL:-auto}"
+case "$install" in
+  auto | release | source) ;;
+  *) die "install must be auto, release or source, not '$install'" ;;
+esac
+
+# Downloads and verifies release $1; returns 3 when there is no such release.
 install_release() {
-  local version="${INPUT_VERSION#v}" repo="${IMAGE_BUDGET_REPOSITORY:-}"
+  local version="${1#v}" repo="${IMAGE_BUDGET_REPOSITORY:-}" target
   case "$version" in
-    *[!0-9A-Za-z.+-]*) die "version '$INPUT_VERSION' is not a release number such as 1.2.0" ;;
+    *[!0-9A-Za-z.+-]*) die "version '$1' is not a release number such as 1.2.0" ;;
   esac
-  [ -n "$repo" ] || die "version needs the action's repository (github.action_repository is empty with uses: ./); drop version to build from source"
+  [ -n "$repo" ] || die "a release needs the action's repository (github.action_repository is empty with uses: ./); set install: source"
   case "$(uname -s)-$(uname -m)" in
-    Linux-x86_64) ;;
-    *) die "release binaries are built for Linux x86_64 only; drop version to build with cargo on $(uname -s) $(uname -m)" ;;
+    Linux-x86_64) target=x86_64-unknown-linux-musl ;;
+    Linux-aarch64 | Linux-arm64) target=aarch64-unknown-linux-musl ;;
+    *) die "release binaries are built for Linux x86_64 and aarch64; set install: source to build with cargo on $(uname -s) $(uname -m)" ;;
   esac
-  local asset=budget-x86_64-unknown-linux-musl.tar.gz
+  local asset="budget-$target.tar.gz"
   local url="${IMAGE_BUDGET_DOWNLOAD_URL:-https://github.com}/$repo/releases/download/v$version/$asset"
   local dir="$work/v$version"
   { rm -rf "$dir" && mkdir -p "$dir/bin"; } || die "cannot create $dir"
-  curl --fail --silent --show-error --location --retry 3 -o "$dir/$asset" "$url" ||
-    die "could not download $url"
+  curl --fail --silent --show-error --location --retry 3 -o "$dir/$asset" "$url" || {
+    echo "budget: could not download $url" >&2
+    return 3
+  }
   curl --fail --silent --show-error --location --retry 3 -o "$dir/$asset.sha256" "$url.sha256" ||
-    die "could not download $url.sha256"
+    die "could not download $url.sha256; not running an unverified binary"
   # The .sha256 file holds the digest, maybe followed by a name: check the
   # digest against the file downloaded here, whatever name it gives.
   local expected
@@ -62,20 +77,48 @@ install_release() {
   chmod +x "$budget"
 }
 
-if [ -n "${IMAGE_BUDGET_BIN:-}" ]; then
-  budget="$IMAGE_BUDGET_BIN"
-elif [ -n "${INPUT_VERSION:-}" ]; then
-  install_release
-else
+install_source() {
   : "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set}"
   echo "::group::cargo install image-budget from $GITHUB_ACTION_PATH"
   # Build scripts of every dependency run here: none of them sees a token.
+  # The target directory is kept in the Actions cache between runs.
   env -u GITHUB_TOKEN -u INPUT_GITHUB_TOKEN -u ACTIONS_RUNTIME_TOKEN \
     -u ACTIONS_ID_TOKEN_REQUEST_TOKEN -u ACTIONS_ID_TOKEN_REQUEST_URL \
+    CARGO_TARGET_DIR="$work/target" \
     cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$work" ||
     die "cargo install failed; set the version input to use a release binary"
   echo "::endgroup::"
   budget="$work/bin/budget"
+  echo "built-from-source=true" >>"${GITHUB_OUTPUT:-/dev/null}"
+}
+
+if [ -n "${IMAGE_BUDGET_BIN:-}" ]; then
+  budget="$IMAGE_BUDGET_BIN"
+elif [ "$install" = source ]; then
+  install_source
+else
+  version="${INPUT_VERSION:-}"
+  from_tag=0
+  if [ -z "$version" ] && [[ ${IMAGE_BUDGET_ACTION_REF:-} =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    version="$IMAGE_BUDGET_ACTION_REF"
+    from_tag=1
+  fi
+  if [ -n "$version" ]; then
+    install_release "$version"
+    found=$?
+    if [ "$found" -ne 0 ]; then
+      if [ "$from_tag" -eq 1 ] && [ "$install" = auto ]; then
+        echo "::warning title=image-budget::no release binary for the action's tag $version; building from source"
+        install_source
+      else
+        die "there is no release $version of budget to download; check the version input"
+      fi
+    fi
+  elif [ "$install" = release ]; then
+    die "install: release needs a version: the version input, or the action used at a release tag (uses: OWNER/image-budget@v1.2.0)"
+  else
+    install_source
+  fi
 fi
 # Later steps may call budget too (budget report, budget publish).
 if [ -n "${GITHUB_PATH:-}" ]; then

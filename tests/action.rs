@@ -109,8 +109,8 @@ fn every_action_input_is_a_flag_of_budget_check_and_every_flag_has_an_input() {
             )
             .is_empty()
         );
-        if input == "version" {
-            continue; // the action's own: which release to download
+        if input == "version" || input == "install" {
+            continue; // the action's own: how budget is installed
         }
         let (_, flag) = INPUT_FLAGS
             .iter()
@@ -316,7 +316,9 @@ impl Runner {
             ("INPUT_NO_FAIL", "false".into()),
             ("INPUT_SHARD", String::new()),
             ("INPUT_VERSION", String::new()),
+            ("INPUT_INSTALL", "auto".into()),
             ("IMAGE_BUDGET_REPOSITORY", String::new()),
+            ("IMAGE_BUDGET_ACTION_REF", String::new()),
             ("IMAGE_BUDGET_BASELINE_KEY", String::new()),
         ]
         .into_iter()
@@ -576,6 +578,56 @@ async fn a_version_downloads_the_release_and_verifies_its_checksum() {
         stdout(&out)
     );
     assert!(outputs.is_empty(), "budget never ran: {outputs}");
+
+    // No version input: the action's own tag, when it is used at a release.
+    runner.set("IMAGE_BUDGET_DOWNLOAD_URL", &releases.uri());
+    runner.set("INPUT_VERSION", "");
+    runner.set("IMAGE_BUDGET_ACTION_REF", "v1.2.0");
+    std::fs::write(runner.path().join("path"), "").unwrap();
+    let (out, outputs) = runner.run();
+    assert_exit(&out, 1);
+    assert_eq!(output_value(&outputs, "exit-code"), Some("1"), "{outputs}");
+    let added = std::fs::read_to_string(runner.path().join("path")).unwrap();
+    assert!(added.contains("image-budget/v1.2.0"), "{added}");
+    assert!(output_value(&outputs, "built-from-source").is_none());
+
+    // A tag with no release, a branch, or install: source builds from source
+    // (a stand-in cargo here), with no token in the build's environment.
+    let path = fake_cargo(runner.path());
+    runner.set("PATH", &path);
+    for (reference, install, warned) in [
+        ("v9.9.9", "auto", true),
+        ("main", "auto", false),
+        ("v1.2.0", "source", false),
+    ] {
+        runner.set("IMAGE_BUDGET_ACTION_REF", reference);
+        runner.set("INPUT_INSTALL", install);
+        let _ = std::fs::remove_file(runner.path().join("install-env"));
+        let (out, outputs) = runner.run();
+        assert_exit(&out, 1);
+        assert_eq!(
+            output_value(&outputs, "built-from-source"),
+            Some("true"),
+            "{reference} {install}: {outputs}"
+        );
+        assert!(runner.path().join("install-env").exists(), "{reference}");
+        assert_eq!(
+            stdout(&out).contains("no release binary for the action's tag v9.9.9"),
+            warned,
+            "{}",
+            stdout(&out)
+        );
+    }
+    // install: release without a version to take is an error, not a build.
+    runner.set("IMAGE_BUDGET_ACTION_REF", "main");
+    runner.set("INPUT_INSTALL", "release");
+    let (out, _) = runner.run();
+    assert_exit(&out, 2);
+    assert!(
+        stdout(&out).contains("install: release needs a version"),
+        "{}",
+        stdout(&out)
+    );
 
     // A version that is not a release number is refused before any download.
     runner.set("INPUT_VERSION", "1.2.0/../../x");
@@ -1009,4 +1061,29 @@ async fn a_merge_request_job_fetches_the_target_branchs_report_artifact() {
     assert!(artifact[0].headers.get("private-token").is_none());
     // Nothing of main's report went into this job's own cache.
     assert!(!dir.path().join("image-budget/main.json").exists());
+}
+
+#[test]
+fn the_release_workflow_builds_what_the_action_downloads() {
+    let release = yaml(".github/workflows/release.yml");
+    let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| str_of(&t["target"], "target"))
+        .collect();
+    assert_eq!(
+        targets,
+        ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"]
+    );
+    let text = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    assert!(text.contains(r#"asset="budget-$TARGET.tar.gz""#));
+    assert!(text.contains(r#"sha256sum "$asset" > "$asset.sha256""#));
+    // The action asks for the same names, for both machines.
+    let script = std::fs::read_to_string(repo_root().join("action/run.sh")).unwrap();
+    assert!(script.contains(r#"local asset="budget-$target.tar.gz""#));
+    for target in targets {
+        assert!(script.contains(&format!("target={target}")), "{target}");
+    }
+    assert!(script.contains(r#"$url.sha256"#));
 }
