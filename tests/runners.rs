@@ -218,3 +218,118 @@ async fn a_pull_request_in_a_real_runner_gets_mains_baseline_and_one_comment_per
     assert!(!worker.contains("🆕"), "{worker}");
     assert!(!worker.contains("bloated"), "{worker}");
 }
+
+#[path = "fakes/gitlab.rs"]
+mod gitlab_fake;
+
+const GITLAB_CI: &str = r#"include:
+  - local: image-budget.gitlab-ci.yml
+    inputs: { config: budgets.toml }
+image-budget:
+  extends: .image-budget
+"#;
+
+fn gitlab_ci_local(dir: &Path, variables: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new("gitlab-ci-local");
+    cmd.current_dir(dir).arg("--shell-executor-no-image");
+    for (k, v) in variables {
+        cmd.arg("--variable").arg(format!("{k}={v}"));
+    }
+    cmd.arg("image-budget")
+        .output()
+        .expect("gitlab-ci-local runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_leaves_one_note() {
+    require_tool("gitlab-ci-local");
+    let (server, fake) = gitlab_fake::Fake::start("42", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::copy(
+        repo_root().join("ci/image-budget.gitlab-ci.yml"),
+        repo.join("image-budget.gitlab-ci.yml"),
+    )
+    .unwrap();
+    copy_dir(&repo_root().join("examples/oci"), &repo.join("oci"));
+    std::fs::write(repo.join(".gitlab-ci.yml"), GITLAB_CI).unwrap();
+    std::fs::write(
+        repo.join("budgets.toml"),
+        "[images.app]\nref = \"oci:oci:${APP_TAG:-slim}\"\nmax-size = \"15MB\"\nmax-growth = \"10%\"\n",
+    )
+    .unwrap();
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["config", "user.email", "ci@example.com"]);
+    git(repo, &["config", "user.name", "ci"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "main"]);
+    let api = format!("{}/api/v4", server.uri());
+    // What a GitLab runner sets and gitlab-ci-local does not (it says
+    // GITLAB_CI=false), and where the fake API is.
+    let common = vec![
+        ("GITLAB_CI", "true".to_string()),
+        ("CI_API_V4_URL", api),
+        ("CI_PROJECT_ID", "42".to_string()),
+        ("CI_JOB_TOKEN", gitlab_fake::JOB_TOKEN.to_string()),
+        ("GITLAB_TOKEN", gitlab_fake::TOKEN.to_string()),
+        ("IMAGE_BUDGET_BIN", env!("CARGO_BIN_EXE_budget").to_string()),
+    ];
+
+    // The default branch's pipeline: its report is the job's artifact.
+    let r = repo.to_path_buf();
+    let vars = common.clone();
+    let main = tokio::task::spawn_blocking(move || gitlab_ci_local(&r, &vars))
+        .await
+        .unwrap();
+    let main_log = log(&main);
+    assert!(main.status.success(), "{main_log}");
+    assert!(fake.bodies().is_empty(), "a branch pipeline leaves no note");
+    let artifact = read_json(&repo.join(".gitlab-ci-local/artifacts/image-budget/report.json"));
+    assert_eq!(artifact["images"][0]["size"], 2_000_500, "{artifact}");
+    *fake.artifact.lock().unwrap() = Some(("main".into(), "image-budget".into(), artifact));
+    // Another runner: the merge request finds no cache of main's.
+    std::fs::remove_dir_all(repo.join(".gitlab-ci-local/cache")).ok();
+
+    // The merge request: app grew into the bloated image.
+    git(repo, &["checkout", "-q", "-b", "slim"]);
+    let mut vars = common.clone();
+    vars.extend([
+        ("CI_MERGE_REQUEST_IID", gitlab_fake::IID.to_string()),
+        ("CI_PIPELINE_SOURCE", "merge_request_event".to_string()),
+        ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main".to_string()),
+        ("APP_TAG", "bloated".to_string()),
+    ]);
+    let r = repo.to_path_buf();
+    let mr = tokio::task::spawn_blocking(move || gitlab_ci_local(&r, &vars))
+        .await
+        .unwrap();
+    let mr_log = log(&mr);
+    assert!(!mr.status.success(), "over budget fails the job: {mr_log}");
+    assert!(
+        mr_log.contains("comparing with the report of job image-budget on main (its artifact)"),
+        "{mr_log}"
+    );
+    let notes = fake.bodies();
+    assert_eq!(notes.len(), 1, "one note: {notes:#?}\n{mr_log}");
+    assert!(notes[0].1.starts_with("<!-- image-budget:default -->"));
+    assert!(
+        notes[0].1.contains("+45.0 MB"),
+        "main's delta: {}",
+        notes[0].1
+    );
+    // Again: still the one note, brought up to date.
+    let r = repo.to_path_buf();
+    let mut vars = common;
+    vars.extend([
+        ("CI_MERGE_REQUEST_IID", gitlab_fake::IID.to_string()),
+        ("CI_PIPELINE_SOURCE", "merge_request_event".to_string()),
+        ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main".to_string()),
+    ]);
+    let again = tokio::task::spawn_blocking(move || gitlab_ci_local(&r, &vars))
+        .await
+        .unwrap();
+    assert!(again.status.success(), "{}", log(&again));
+    let notes = fake.bodies();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(!notes[0].1.contains("+45.0 MB"), "{}", notes[0].1);
+}
