@@ -834,6 +834,12 @@ async fn the_gitlab_job_keeps_main_report_and_a_merge_request_compares_with_it()
     for name in ["slim", "bloated"] {
         assert_eq!(row(&report, name)["baseline"]["source"], "report", "{name}");
     }
+    // Read, main's report leaves the merge request's own cache: kept there it
+    // would be restored stale by the next run, with the fallback never tried.
+    assert!(!dir.path().join("image-budget/main.json").exists());
+    let kept = serde_json::to_string(&kept).unwrap();
+    std::fs::create_dir_all(dir.path().join("image-budget")).unwrap();
+    std::fs::write(dir.path().join("image-budget/main.json"), kept).unwrap();
     let notes = fake.bodies();
     assert_eq!(notes.len(), 1, "exactly one note: {notes:#?}");
     assert!(

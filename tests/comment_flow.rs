@@ -243,6 +243,9 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
         &[("GITHUB_ACTIONS", "true")],
     );
     assert_exit(&checked, 1);
+    // Someone pasted our marker with a forged verdict: it is not ours.
+    let strangers = "<!-- image-budget:default -->\n✅ all images within budget".to_string();
+    fake.seed_by("mallory", &[strangers.clone()]);
     // Trusted job: a workflow_run event names the pull request.
     let summary = dir.path().join("summary.md");
     let mut env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
@@ -252,12 +255,17 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
     env.push(("GITHUB_EVENT_PATH", event.display().to_string()));
     let published = run(dir.path(), &["publish", "report.json"], &env);
     assert_exit(&published, 0);
-    assert_eq!(fake.bodies().len(), 1);
-    assert!(fake.bodies()[0].1.contains("1 of 2 images over budget"));
-    // Again: still one comment.
+    let bodies = fake.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        bodies[0].1, strangers,
+        "the stranger's comment is untouched"
+    );
+    assert!(bodies[1].1.contains("1 of 2 images over budget"));
+    // Again: still one comment of ours.
     let again = run(dir.path(), &["publish", "report.json"], &env);
     assert_exit(&again, 0);
-    assert_eq!(fake.bodies().len(), 1);
+    assert_eq!(fake.bodies().len(), 2);
     // A fork's workflow_run names no pull request: --pr does.
     let fork_event = repo_root().join("tests/fixtures/github/event_workflow_run_fork.json");
     env.retain(|(k, _)| *k != "GITHUB_EVENT_PATH");
@@ -271,7 +279,7 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
     );
     let by_number = run(dir.path(), &["publish", "report.json", "--pr", "7"], &env);
     assert_exit(&by_number, 0);
-    assert_eq!(fake.bodies().len(), 1);
+    assert_eq!(fake.bodies().len(), 2);
     assert_no_token(&published, github_fake::TOKEN);
 
     // A fork's artifact naming someone else's pull request: that pull
@@ -335,7 +343,8 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
         &env,
     );
     assert_exit(&matched, 0);
-    assert_eq!(fake.bodies().len(), 1);
+    assert_eq!(fake.bodies().len(), 2);
+    assert_eq!(fake.bodies()[0].1, strangers);
 }
 
 #[tokio::test]
@@ -346,6 +355,10 @@ async fn a_shard_posts_no_comment_and_quiet_modes_post_only_when_called_for() {
     let env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
     config(dir.path(), "15MB");
 
+    fake.seed_by(
+        "mallory",
+        &["<!-- image-budget:default -->\nforged".to_string()],
+    );
     // Each shard has part of the report: none posts; the merging job does.
     for shard in ["1/2", "2/2"] {
         let out = run(dir.path(), &["check", "--shard", shard], &env);
@@ -355,7 +368,7 @@ async fn a_shard_posts_no_comment_and_quiet_modes_post_only_when_called_for() {
             stderr(&out)
         );
     }
-    assert!(fake.bodies().is_empty());
+    assert_eq!(fake.bodies().len(), 1, "only the stranger's");
     assert!(server.received_requests().await.unwrap().is_empty());
 
     // Only slim, which passes and is new: `changed` posts (a new image is a
@@ -364,14 +377,18 @@ async fn a_shard_posts_no_comment_and_quiet_modes_post_only_when_called_for() {
     let out = run(dir.path(), &only_slim, &env);
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("no comment posted (--comment-when failing"));
-    assert!(fake.bodies().is_empty());
+    assert_eq!(
+        fake.bodies(),
+        [(1000, "<!-- image-budget:default -->\nforged".to_string())],
+        "a stranger's marked comment is not ours to update"
+    );
     let out = run(
         dir.path(),
         &["check", "slim", "--comment-when", "changed"],
         &env,
     );
     assert_exit(&out, 0);
-    assert_eq!(fake.bodies().len(), 1, "a new image is a change");
+    assert_eq!(fake.bodies().len(), 2, "a new image is a change");
 
     // Against a baseline where nothing moved, `changed` posts nothing new...
     let saved = dir.path().join("main.json");
