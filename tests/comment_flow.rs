@@ -245,7 +245,7 @@ async fn the_two_step_flow_posts_a_saved_report_from_a_trusted_job() {
     assert_exit(&checked, 1);
     // Someone pasted our marker with a forged verdict: it is not ours.
     let strangers = "<!-- image-budget:default -->\n✅ all images within budget".to_string();
-    fake.seed_by("mallory", &[strangers.clone()]);
+    fake.seed_by("mallory", std::slice::from_ref(&strangers));
     // Trusted job: a workflow_run event names the pull request.
     let summary = dir.path().join("summary.md");
     let mut env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
