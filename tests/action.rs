@@ -710,13 +710,14 @@ fn the_gitlab_template_caches_the_baseline_and_reports_junit_and_metrics() {
     let job = gitlab_job();
     assert!(job.is_mapping(), "a hidden job .image-budget");
     assert_eq!(job["variables"]["GIT_DEPTH"].as_u64(), Some(0));
+    // Per job (a config each) and ref; a merge request falls back to main's.
     assert_eq!(
         job["cache"]["key"].as_str(),
-        Some("image-budget-$CI_COMMIT_REF_SLUG")
+        Some("image-budget-$CI_JOB_NAME_SLUG-$CI_COMMIT_REF_SLUG")
     );
     assert_eq!(
         job["cache"]["fallback_keys"][0].as_str(),
-        Some("image-budget-$CI_DEFAULT_BRANCH")
+        Some("image-budget-$CI_JOB_NAME_SLUG-$CI_DEFAULT_BRANCH")
     );
     assert_eq!(job["cache"]["paths"][0].as_str(), Some("image-budget/"));
     // The layer facts cache is inside the cached directory.
@@ -1032,7 +1033,10 @@ async fn a_merge_request_job_fetches_the_target_branchs_report_artifact() {
     let main = gitlab_run(main_dir.path(), &server.uri(), false);
     assert_exit(&main, 1);
     let report = read_json(&main_dir.path().join("report.json"));
-    *fake.artifact.lock().unwrap() = Some(("main".into(), "image-budget".into(), report));
+    fake.artifacts
+        .lock()
+        .unwrap()
+        .push(("main".into(), "image-budget".into(), report));
 
     let dir = tempfile::tempdir().unwrap();
     config(dir.path());

@@ -434,3 +434,51 @@ async fn a_shard_posts_no_comment_and_quiet_modes_post_only_when_called_for() {
     assert_eq!(bodies.len(), 1);
     assert!(!bodies[0].1.contains("an old report"));
 }
+
+#[tokio::test]
+async fn the_matrix_flow_merges_the_shards_and_posts_one_comment() {
+    let (server, fake) = github_fake::Fake::start("").await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let mut env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
+    // A pull_request job checks out the test merge commit: GITHUB_SHA.
+    let merge_commit = format!("{:0>40}", 7);
+    env.push(("GITHUB_SHA", merge_commit));
+    config(dir.path(), "15MB");
+    for (shard, file) in [("1/2", "shard-1.json"), ("2/2", "shard-2.json")] {
+        let out = run(
+            dir.path(),
+            &[
+                "check", "--shard", shard, "--format", "json", "--output", file,
+            ],
+            &env,
+        );
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(fake.bodies().is_empty(), "shards post nothing");
+    let merged = run(
+        dir.path(),
+        &[
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "--output",
+            "report.json",
+        ],
+        &env,
+    );
+    assert_exit(&merged, 0);
+    let published = run(dir.path(), &["publish", "report.json"], &env);
+    assert_exit(&published, 0);
+    let bodies = fake.bodies();
+    assert_eq!(bodies.len(), 1, "{}", stderr(&published));
+    assert!(
+        bodies[0].1.contains("1 of 2 images over budget"),
+        "{}",
+        bodies[0].1
+    );
+}

@@ -227,21 +227,31 @@ const GITLAB_CI: &str = r#"include:
     inputs: { config: budgets.toml }
 image-budget:
   extends: .image-budget
+workers:
+  extends: .image-budget
+  variables:
+    IMAGE_BUDGET_CONFIG: workers.toml
+    IMAGE_BUDGET_ARGS: --comment-id workers
 "#;
 
 fn gitlab_ci_local(dir: &Path, variables: &[(&str, String)]) -> Output {
     let mut cmd = Command::new("gitlab-ci-local");
-    cmd.current_dir(dir).arg("--shell-executor-no-image");
+    // One job at a time: without an image, every job runs in this one
+    // directory (a runner gives each its own checkout).
+    cmd.current_dir(dir)
+        .arg("--shell-executor-no-image")
+        .args(["--concurrency", "1"]);
     for (k, v) in variables {
         cmd.arg("--variable").arg(format!("{k}={v}"));
     }
-    cmd.arg("image-budget")
+    cmd.args(["image-budget", "workers"])
         .output()
         .expect("gitlab-ci-local runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_leaves_one_note() {
+async fn a_merge_request_in_real_gitlab_jobs_compares_with_mains_artifacts_and_leaves_one_note_per_config()
+ {
     require_tool("gitlab-ci-local");
     let (server, fake) = gitlab_fake::Fake::start("42", true).await;
     let dir = tempfile::tempdir().unwrap();
@@ -256,6 +266,11 @@ async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_l
     std::fs::write(
         repo.join("budgets.toml"),
         "[images.app]\nref = \"oci:oci:${APP_TAG:-slim}\"\nmax-size = \"15MB\"\nmax-growth = \"10%\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("workers.toml"),
+        "[images.worker]\nref = \"oci:oci:slim\"\nmax-size = \"15MB\"\n",
     )
     .unwrap();
     git(repo, &["init", "-q", "-b", "main"]);
@@ -284,9 +299,17 @@ async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_l
     let main_log = log(&main);
     assert!(main.status.success(), "{main_log}");
     assert!(fake.bodies().is_empty(), "a branch pipeline leaves no note");
-    let artifact = read_json(&repo.join(".gitlab-ci-local/artifacts/image-budget/report.json"));
-    assert_eq!(artifact["images"][0]["size"], 2_000_500, "{artifact}");
-    *fake.artifact.lock().unwrap() = Some(("main".into(), "image-budget".into(), artifact));
+    // Each job's report is its own artifact.
+    for (job, image) in [("image-budget", "app"), ("workers", "worker")] {
+        let artifact =
+            read_json(&repo.join(format!(".gitlab-ci-local/artifacts/{job}/report.json")));
+        assert_eq!(artifact["images"][0]["name"], image, "{job}: {artifact}");
+        assert_eq!(artifact["images"][0]["size"], 2_000_500, "{artifact}");
+        fake.artifacts
+            .lock()
+            .unwrap()
+            .push(("main".into(), job.into(), artifact));
+    }
     // Another runner: the merge request finds no cache of main's.
     std::fs::remove_dir_all(repo.join(".gitlab-ci-local/cache")).ok();
 
@@ -305,17 +328,30 @@ async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_l
         .unwrap();
     let mr_log = log(&mr);
     assert!(!mr.status.success(), "over budget fails the job: {mr_log}");
-    assert!(
-        mr_log.contains("comparing with the report of job image-budget on main (its artifact)"),
-        "{mr_log}"
-    );
+    for job in ["image-budget", "workers"] {
+        assert!(
+            mr_log.contains(&format!(
+                "comparing with the report of job {job} on main (its artifact)"
+            )),
+            "{mr_log}"
+        );
+    }
     let notes = fake.bodies();
-    assert_eq!(notes.len(), 1, "one note: {notes:#?}\n{mr_log}");
-    assert!(notes[0].1.starts_with("<!-- image-budget:default -->"));
+    assert_eq!(notes.len(), 2, "one note per config: {notes:#?}\n{mr_log}");
+    let app = notes
+        .iter()
+        .find(|(_, b)| b.starts_with("<!-- image-budget:default -->"))
+        .unwrap();
+    assert!(app.1.contains("+45.0 MB"), "main's delta: {}", app.1);
+    let worker = notes
+        .iter()
+        .find(|(_, b)| b.starts_with("<!-- image-budget:workers -->"))
+        .unwrap();
+    // The workers job compared with its own report, not app's.
     assert!(
-        notes[0].1.contains("+45.0 MB"),
-        "main's delta: {}",
-        notes[0].1
+        !worker.1.contains("🆕") && !worker.1.contains("bloated"),
+        "{}",
+        worker.1
     );
     // Again: still the one note, brought up to date.
     let r = repo.to_path_buf();
@@ -330,6 +366,9 @@ async fn a_merge_request_in_a_real_gitlab_job_compares_with_mains_artifact_and_l
         .unwrap();
     assert!(again.status.success(), "{}", log(&again));
     let notes = fake.bodies();
-    assert_eq!(notes.len(), 1, "{notes:#?}");
-    assert!(!notes[0].1.contains("+45.0 MB"), "{}", notes[0].1);
+    assert_eq!(notes.len(), 2, "still one note per config: {notes:#?}");
+    assert!(
+        notes.iter().all(|(_, b)| !b.contains("+45.0 MB")),
+        "{notes:#?}"
+    );
 }

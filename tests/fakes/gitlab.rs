@@ -32,9 +32,9 @@ pub struct Fake {
     pub next_id: AtomicU64,
     /// Send `X-Next-Page` (else only `Link`, as GitLab does past 10,000 rows).
     pub x_next_page: bool,
-    /// `(ref, job, report)`: the job artifact `report.json` of the last
+    /// `(ref, job, report)`: the job artifacts `report.json` of the last
     /// pipeline of a branch, served to a job token.
-    pub artifact: Mutex<Option<(String, String, Value)>>,
+    pub artifacts: Mutex<Vec<(String, String, Value)>>,
 }
 
 /// The merge request's head commit.
@@ -55,7 +55,7 @@ impl Fake {
             notes: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(300),
             x_next_page,
-            artifact: Mutex::new(None),
+            artifacts: Mutex::new(Vec::new()),
         });
         Mock::given(any())
             .respond_with(Router(fake.clone()))
@@ -146,11 +146,13 @@ impl Fake {
             return not_found();
         };
         let reference = reference.replace("%2F", "/");
-        match &*self.artifact.lock().unwrap() {
-            Some((r, j, report)) if *r == reference && Some(j) == job.as_ref() => {
-                ResponseTemplate::new(200).set_body_json(report)
-            }
-            _ => not_found(),
+        let artifacts = self.artifacts.lock().unwrap();
+        match artifacts
+            .iter()
+            .find(|(r, j, _)| *r == reference && Some(j) == job.as_ref())
+        {
+            Some((_, _, report)) => ResponseTemplate::new(200).set_body_json(report),
+            None => not_found(),
         }
     }
 
