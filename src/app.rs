@@ -314,7 +314,7 @@ async fn run_init(args: InitArgs) -> Result<Exit, String> {
     });
     let needs = Needs {
         size: true,
-        compressed: false,
+        ..Needs::default()
     };
     let mut measured = Vec::new();
     let mut failures = Vec::new();

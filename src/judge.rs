@@ -110,6 +110,28 @@ pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement 
             Some(_) => {}
         }
     }
+    if let Some(limit) = budget.max_wasted {
+        match now.wasted {
+            None => findings.push(Finding {
+                message: "wasted bytes are unknown (this source's layers were not read), so the max-wasted budget could not be checked".into(),
+                ..unknown("max-wasted", "wasted", limit)
+            }),
+            Some(actual) if actual > limit => findings.push(Finding {
+                code: "max-wasted".into(),
+                metric: "wasted".into(),
+                limit,
+                actual: Some(actual),
+                severity: Severity::Fail,
+                message: format!(
+                    "{} wasted (in lower layers, overwritten or deleted by later ones), over the max-wasted budget of {} by {}",
+                    size::human(actual),
+                    size::human(limit),
+                    size::exact(actual - limit)
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
     if let Some(limit) = budget.max_layers {
         match now.layers {
             None => findings.push(unknown("max-layers", "layers", limit)),
@@ -419,5 +441,24 @@ mod tests {
         };
         let j = judge(&absolute, &metrics(150, 1), Against::Failed("gone"));
         assert_eq!(j.status, Status::Pass);
+    }
+
+    #[test]
+    fn wasted_bytes_are_judged_and_unknown_is_an_error() {
+        let budget = Budget {
+            max_wasted: Some(1_000),
+            ..Budget::default()
+        };
+        let mut now = metrics(5_000, 2);
+        now.wasted = Some(1_001);
+        let j = judge(&budget, &now, Against::Nothing);
+        assert_eq!(codes(&j), [("max-wasted", Severity::Fail)]);
+        assert_eq!(j.findings[0].metric, "wasted");
+        assert_eq!(j.findings[0].actual, Some(1_001));
+        now.wasted = Some(1_000);
+        assert_eq!(judge(&budget, &now, Against::Nothing).status, Status::Pass);
+        now.wasted = None;
+        let unknown = judge(&budget, &now, Against::Nothing);
+        assert_eq!(codes(&unknown), [("max-wasted", Severity::Error)]);
     }
 }

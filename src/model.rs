@@ -164,6 +164,9 @@ pub struct Budget {
     pub max_compressed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_layers: Option<u64>,
+    /// Bytes lower layers hold that later layers overwrite or delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wasted: Option<u64>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

@@ -1460,3 +1460,147 @@ fn a_layout_built_by_umoci_measures_as_the_engine_counts_it() {
     let loaded = Image { tag };
     assert_eq!(measured[0].metrics.size, Some(loaded.inspect_size()));
 }
+
+/// The bytes a container of `tag` sees: its flattened file system (`docker
+/// export`), counted as the engine counts a layer.
+fn visible_bytes(tag: &str) -> u64 {
+    let created = docker_ok(&["create", tag, "/nothing-runs"]);
+    let id = String::from_utf8_lossy(&created.stdout).trim().to_string();
+    let out = Command::new("docker")
+        .args(["export", &id])
+        .output()
+        .expect("docker export");
+    let _ = Command::new("docker").args(["rm", "-f", &id]).output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without what the engine adds to every container (`.dockerenv`, the
+    // files it mounts in /etc, `/etc/mtab -> /proc/mounts`, /dev, /proc, /sys).
+    let added = [
+        ".dockerenv",
+        "etc/hostname",
+        "etc/hosts",
+        "etc/resolv.conf",
+        "etc/mtab",
+    ];
+    let mut exported = tar::Archive::new(out.stdout.as_slice());
+    let mut kept = tar::Builder::new(Vec::new());
+    for entry in exported.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry
+            .path()
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
+        let top = path.split('/').next().unwrap_or_default().to_string();
+        if added.contains(&path.as_str()) || ["dev", "proc", "sys"].contains(&top.as_str()) {
+            continue;
+        }
+        let mut header = entry.header().clone();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        kept.append_data(&mut header, &path, data.as_slice())
+            .unwrap();
+    }
+    layer_size(kept.into_inner().unwrap().as_slice()).unwrap()
+}
+
+#[test]
+fn wasted_bytes_are_exact_and_visible_plus_wasted_is_the_engines_size() {
+    require_engine();
+    let bytes = |n: usize, seed: u64| content(n, seed);
+    let layers = [
+        HandLayer {
+            tar: layer_tar(|b| {
+                entry(b, "app/", EntryType::Directory, &[]);
+                entry(b, "app/bin", EntryType::Regular, &bytes(100_000, 1));
+                entry(b, "app/keep", EntryType::Regular, &bytes(7_000, 2));
+                entry(b, "tmp/", EntryType::Directory, &[]);
+                entry(b, "tmp/a", EntryType::Regular, &bytes(10_000, 3));
+                entry(b, "tmp/sub/", EntryType::Directory, &[]);
+                entry(b, "tmp/sub/b", EntryType::Regular, &bytes(20_000, 4));
+                entry(b, "etc/", EntryType::Directory, &[]);
+                entry(b, "etc/x", EntryType::Regular, &bytes(11_000, 5));
+                entry(b, "bin/", EntryType::Directory, &[]);
+                entry(b, "bin/tool", EntryType::Regular, &bytes(40_000, 6));
+                link(b, "bin/alias", EntryType::Link, "bin/tool");
+                entry(b, "lib/", EntryType::Directory, &[]);
+                entry(b, "lib/so", EntryType::Regular, &bytes(8_000, 7));
+                entry(b, "x/", EntryType::Directory, &[]);
+                entry(b, "x/inner", EntryType::Regular, &bytes(50_000, 8));
+            }),
+            gzip: true,
+            created_by: "COPY . /",
+        },
+        HandLayer {
+            tar: layer_tar(|b| {
+                entry(b, "app/", EntryType::Directory, &[]);
+                entry(b, "app/bin", EntryType::Regular, &bytes(60_000, 9));
+                entry(b, "tmp/", EntryType::Directory, &[]);
+                entry(b, "tmp/.wh.sub", EntryType::Regular, &[]);
+                entry(b, "tmp/.wh.a", EntryType::Regular, &[]);
+                entry(b, "etc/", EntryType::Directory, &[]);
+                entry(b, "etc/.wh..wh..opq", EntryType::Regular, &[]);
+                entry(b, "etc/z", EntryType::Regular, &bytes(4_000, 10));
+                entry(b, "bin/", EntryType::Directory, &[]);
+                entry(b, "bin/.wh.tool", EntryType::Regular, &[]);
+                entry(b, "lib/", EntryType::Directory, &[]);
+                entry(b, "lib/.wh.so", EntryType::Regular, &[]);
+                entry(b, "x", EntryType::Regular, &bytes(9_000, 11));
+            }),
+            gzip: false,
+            created_by: "RUN rm -rf /tmp/* /lib/so /bin/tool && build",
+        },
+        HandLayer {
+            tar: layer_tar(|b| {
+                entry(b, "tmp/", EntryType::Directory, &[]);
+                entry(b, "tmp/a", EntryType::Regular, &bytes(5_000, 12));
+                entry(b, "x/", EntryType::Directory, &[]);
+                entry(b, "x/new", EntryType::Regular, &bytes(1, 13));
+            }),
+            gzip: true,
+            created_by: "COPY a /tmp/a",
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("waste.tar");
+    let tag = tag("waste");
+    hand_archive(&archive, &tag, &layers);
+    let image = Image { tag: tag.clone() };
+    docker_ok(&["load", "-i", archive.to_str().unwrap()]);
+
+    // Hidden: app/bin's first copy, tmp/a's first copy, tmp/sub/b, etc/x
+    // (opaque etc), lib/so, x/inner (x became a file) and the file x (a
+    // directory again). bin/tool is deleted, but bin/alias still shows its bytes.
+    let wasted = 100_000 + 10_000 + 20_000 + 11_000 + 8_000 + 50_000 + 9_000;
+    let measured = the_one(measure_docker_archive(&archive, None, None, false).unwrap());
+    assert_eq!(measured.metrics.size, Some(image.inspect_size()));
+    assert_eq!(measured.metrics.wasted, Some(wasted));
+    let visible = visible_bytes(&tag);
+    assert_eq!(visible, 7_000 + 40_000 + 60_000 + 4_000 + 5_000 + 1);
+    assert_eq!(
+        image.inspect_size() - wasted,
+        visible,
+        "visible + wasted = Size"
+    );
+
+    // The same from the engine (its export) and through budget check.
+    let work = workdir(&format!(
+        "[images.engine]\nref = \"docker-daemon:{tag}\"\nmax-wasted = \"200kB\"\n\n\
+         [images.archive]\nref = \"docker-archive:{}\"\nmax-wasted = \"300kB\"\n",
+        archive.display()
+    ));
+    let out = budget(work.path(), &["check", "--format", "json"]);
+    assert_exit(&out, 1);
+    let report = json(&out);
+    let engine_row = row(&report, "engine");
+    assert_eq!(engine_row["wasted"], wasted);
+    assert_eq!(engine_row["status"], "fail");
+    assert_eq!(engine_row["findings"][0]["code"], "max-wasted");
+    assert_eq!(engine_row["findings"][0]["actual"], wasted);
+    assert_eq!(row(&report, "archive")["wasted"], wasted);
+    assert_eq!(row(&report, "archive")["status"], "pass");
+}

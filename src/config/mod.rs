@@ -170,11 +170,6 @@ const BUDGET_KEYS: &[&str] = &[
     "platform",
     "max-wasted",
 ];
-/// Keys that belong to later versions of image-budget: known, but refused.
-const NOT_YET: &[(&str, &str)] = &[(
-    "max-wasted",
-    "needs layer-content analysis, which this version does not do yet",
-)];
 
 /// Validates config text. `lookup` reads environment variables.
 pub fn parse(
@@ -442,13 +437,6 @@ impl Walker<'_> {
         let (key, value) = entry;
         let key_name = key.get_ref().as_ref();
         let at = value.span().start;
-        if let Some((_, why)) = NOT_YET.iter().find(|(k, _)| *k == key_name) {
-            self.problem(
-                key.span().start,
-                format!("`{key_name}` is not supported yet: it {why}; remove it for now"),
-            );
-            return;
-        }
         match key_name {
             "ref" if is_image => {
                 s.ref_written = true;
@@ -478,7 +466,7 @@ impl Walker<'_> {
                     }
                 }
             }
-            "max-size" | "warn-size" | "max-compressed" => {
+            "max-size" | "warn-size" | "max-compressed" | "max-wasted" => {
                 if let Some(bytes) = self.size(value, key_name) {
                     match key_name {
                         "max-size" => {
@@ -489,6 +477,7 @@ impl Walker<'_> {
                             s.budget.warn_size = Some(bytes);
                             s.warn_size_at = Some(at);
                         }
+                        "max-wasted" => s.budget.max_wasted = Some(bytes),
                         _ => s.budget.max_compressed = Some(bytes),
                     }
                 }
@@ -664,6 +653,7 @@ fn merge(defaults: &Settings, own: &Settings) -> Settings {
             warn_size: b.warn_size.or(d.warn_size),
             max_compressed: b.max_compressed.or(d.max_compressed),
             max_layers: b.max_layers.or(d.max_layers),
+            max_wasted: b.max_wasted.or(d.max_wasted),
             max_growth: b.max_growth.or(d.max_growth),
             warn_growth: b.warn_growth.or(d.warn_growth),
         },

@@ -59,6 +59,7 @@ max-growth = "10MB"
             max_size: Some(150_000_000),
             warn_size: Some(140 * 1_048_576),
             max_layers: Some(20),
+            max_wasted: None,
             max_compressed: None,
             max_growth: Some(Growth::Percent {
                 digits: 5,
@@ -176,13 +177,27 @@ fn warn_size_must_be_below_max_size() {
 }
 
 #[test]
-fn later_keys_are_refused_clearly() {
+fn max_wasted_is_a_size_budget() {
+    let plan = parse(
+        Path::new("budgets.toml"),
+        "[defaults]\nmax-wasted = \"6MB\"\n[images.api]\nref = \"a\"\n[images.web]\nref = \"b\"\nmax-wasted = \"1MiB\"\n",
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(plan.images[0].budget.max_wasted, Some(6_000_000));
+    assert_eq!(plan.images[1].budget.max_wasted, Some(1_048_576));
     let got = problems(
-        "[defaults]\nbaseline = \"acme/{name}:{sha}\"\n[images.api]\nref = \"a\"\nmax-wasted = \"6MB\"\n",
+        "[defaults]\nbaseline = \"acme/{name}:{sha}\"\n[images.api]\nref = \"a\"\nmax-wasted = \"lots\"\n",
     );
     assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0].starts_with("budgets.toml:5:1: `max-wasted` is not supported yet"));
-    assert!(got[1].starts_with("budgets.toml:2:12: in `baseline`: unknown placeholder `{sha}`"));
+    assert!(
+        got[0].starts_with("budgets.toml:5:14: `max-wasted` = \"lots\": `lots` is not a number"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("budgets.toml:2:12: in `baseline`"),
+        "{got:?}"
+    );
 }
 
 #[test]

@@ -114,10 +114,11 @@ impl Engine {
 }
 
 impl Engine {
-    /// Estimates what pushing the image would transfer: `docker save` streamed
-    /// through the archive reader, each layer gzip-compressed and counted.
-    /// Memory stays flat however large the image.
-    pub async fn estimate_compressed(&self, reference: &str) -> Result<Measurement, Error> {
+    /// Reads the image's export (`docker save`) through the archive reader:
+    /// every layer counted and listed (its wasted bytes), and with
+    /// `estimate`, each gzip-compressed and counted for what a push would
+    /// transfer. Memory stays flat however large the image.
+    pub async fn export(&self, reference: &str, estimate: bool) -> Result<Measurement, Error> {
         let docker = self.docker.as_ref().map_err(Clone::clone)?.clone();
         let stream = docker
             .export_image(reference)
@@ -125,7 +126,7 @@ impl Engine {
         let bridge = SyncIoBridge::new(StreamReader::new(stream));
         let name = reference.to_string();
         let measured = tokio::task::spawn_blocking(move || {
-            archive::measure_docker_archive_reader(bridge, &name, None, None, true)
+            archive::measure_docker_archive_reader(bridge, &name, None, None, estimate)
         })
         .await
         .map_err(|e| Error::Engine {

@@ -13,6 +13,7 @@ pub mod platform;
 pub mod registry;
 pub mod source;
 mod sources;
+pub mod waste;
 
 use crate::model::{Budget, Layer, Metrics};
 
@@ -49,11 +50,14 @@ pub struct Measurement {
 pub const IN_REGISTRY: &str = "was measured in its registry";
 
 /// What a measurement must tell. The registry reads layer blobs only for
-/// `size`; the engine asks the registry (or estimates) only for `compressed`.
+/// `size`; the engine asks the registry (or estimates) only for `compressed`,
+/// and exports the image only for `wasted` (archives always read every layer).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Needs {
     pub size: bool,
     pub compressed: bool,
+    /// The wasted bytes: every layer's entries, read in order.
+    pub wasted: bool,
 }
 
 impl Needs {
@@ -66,6 +70,7 @@ impl Needs {
                 || budget.max_growth.is_some()
                 || budget.warn_growth.is_some(),
             compressed: budget.max_compressed.is_some(),
+            wasted: budget.max_wasted.is_some(),
         }
     }
 }

@@ -91,9 +91,9 @@ impl Sources {
             reason,
         })?;
         match source {
-            Source::Daemon(name) => Ok(vec![self.in_engine(&name, platform, compressed).await?]),
+            Source::Daemon(name) => Ok(vec![self.in_engine(&name, platform, needs).await?]),
             Source::Registry(name) => Ok(self.in_registry(&name, platform, need_size).await?),
-            Source::Auto(name) => match self.in_engine(&name, platform, compressed).await {
+            Source::Auto(name) => match self.in_engine(&name, platform, needs).await {
                 Ok(m) => Ok(vec![m]),
                 Err(engine @ (Error::NotFound { .. } | Error::Unreachable { .. })) => {
                     let mut found =
@@ -189,12 +189,18 @@ impl Sources {
         &self,
         name: &str,
         platform: Option<&PlatformChoice>,
-        compressed: bool,
+        needs: Needs,
     ) -> Result<Measurement, Error> {
         let mut measured = self.engine().await.measure(name).await?;
         check_platform(&measured, platform)?;
-        if compressed {
+        if needs.compressed {
             self.add_compressed(name, &mut measured).await?;
+        }
+        // The wasted bytes need every layer's entries: the image's export
+        // (already read when the compressed size was estimated).
+        if needs.wasted && measured.metrics.wasted.is_none() {
+            let exported = self.engine().await.export(name, false).await?;
+            measured.metrics.wasted = exported.metrics.wasted;
         }
         Ok(measured)
     }
@@ -206,9 +212,10 @@ impl Sources {
         if self.add_pushed_size(measured).await {
             return Ok(());
         }
-        let estimate = self.engine().await.estimate_compressed(name).await?;
+        let estimate = self.engine().await.export(name, true).await?;
         measured.metrics.compressed = estimate.metrics.compressed;
         measured.metrics.compressed_estimated = estimate.metrics.compressed.is_some();
+        measured.metrics.wasted = estimate.metrics.wasted;
         for (layer, exported) in measured
             .layer_details
             .iter_mut()

@@ -8,6 +8,7 @@ use super::store::Store;
 use crate::measure::Measurement;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::platform_name;
+use crate::measure::waste;
 use crate::model::{Layer, Metrics};
 
 /// A layer as a manifest lists it.
@@ -64,6 +65,7 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
     let mut compressed = Some(0u64);
     let mut estimated = false;
     let mut details = Vec::with_capacity(image.layers.len());
+    let mut listings = Vec::with_capacity(image.layers.len());
     for ((layer, diff_id), instruction) in image.layers.iter().zip(diff_ids).zip(instructions) {
         let media_type = layer.media_type.as_deref().unwrap_or("");
         let refused = (!media_type.is_empty() && !is_layer_media_type(media_type))
@@ -114,6 +116,7 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
             layer_compressed.or_else(|| stats.gzip_estimate.inspect(|_| estimated = true));
         compressed = compressed.zip(counted).map(|(a, b)| a + b);
         size += stats.size;
+        listings.push(stats.listing);
         details.push(Layer {
             digest: diff_id.clone(),
             blob: Some(stats.blob_digest.clone()),
@@ -136,7 +139,10 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
             compressed_estimated: estimated && compressed.is_some(),
             compressed,
             layers: Some(details.len() as u64),
-            wasted: None,
+            wasted: listings
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .map(|l| waste::wasted(&l)),
         },
         layer_details: details,
         repo_digests: Vec::new(),

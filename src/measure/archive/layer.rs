@@ -27,6 +27,8 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tar::EntryType;
 
+use crate::measure::waste::{self, Kind, Listing};
+
 /// How a blob is compressed, told by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -82,20 +84,27 @@ pub(crate) fn describe(error: &io::Error) -> String {
 /// the module notes), read from the uncompressed layer tar in one pass.
 pub fn layer_size<R: Read>(uncompressed_tar: R) -> Result<u64, LayerError> {
     let mut archive = tar::Archive::new(uncompressed_tar);
-    Ok(count_entries(&mut archive)?)
+    Ok(count_entries(&mut archive, None)?)
 }
 
-fn count_entries<R: Read>(archive: &mut tar::Archive<R>) -> io::Result<u64> {
+fn count_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    mut listing: Option<&mut Listing>,
+) -> io::Result<u64> {
     let mut total = 0u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
-        total = total.saturating_add(counted_bytes(&mut entry)?);
+        let counted = counted_entry(&mut entry)?;
+        total = total.saturating_add(counted.bytes);
+        if let Some(listing) = listing.as_deref_mut() {
+            listing.push(counted);
+        }
     }
     Ok(total)
 }
 
-/// What one entry adds to the layer's size.
-fn counted_bytes<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
+/// What one entry adds to the layer's size, and what it is to the overlay.
+fn counted_entry<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<waste::Entry> {
     // A PAX sparse file (GNU tar --sparse --format=posix) stores a map and
     // the data; the engine extracts it to its real size, under its real name.
     let mut sparse_size = None;
@@ -113,11 +122,28 @@ fn counted_bytes<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
         }
     }
     let name = sparse_name.unwrap_or_else(|| entry.path_bytes().into_owned());
-    if is_whiteout(&name) {
-        return Ok(0);
+    let path = waste::normalise(&name);
+    if let Some(kind) = whiteout_kind(&path) {
+        let (dir, base) = split_base(&path);
+        let target = match kind {
+            Kind::Opaque => dir.into(),
+            _ => join(dir, &base[b".wh.".len()..]),
+        };
+        return Ok(waste::Entry {
+            path: target,
+            kind,
+            bytes: 0,
+        });
     }
     let header = entry.header();
-    Ok(match header.entry_type() {
+    let kind = match header.entry_type() {
+        EntryType::Directory => Kind::Directory,
+        EntryType::Link => Kind::HardLink {
+            target: waste::normalise(&entry.link_name_bytes().unwrap_or_default()),
+        },
+        _ => Kind::Other,
+    };
+    let bytes = match header.entry_type() {
         // Contiguous files are refused by the engine ("unhandled tar header
         // type 55"); counted as the regular files they are elsewhere.
         EntryType::Regular | EntryType::Continuous => sparse_size.unwrap_or(entry.size()),
@@ -126,6 +152,39 @@ fn counted_bytes<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<u64> {
         EntryType::GNUSparse => header.size()?,
         EntryType::Symlink => entry.link_name_bytes().map_or(0, |l| l.len() as u64),
         _ => 0,
+    };
+    Ok(waste::Entry { path, kind, bytes })
+}
+
+/// `(directory, last element)` of a normalised path.
+fn split_base(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&path[..0], path),
+    }
+}
+
+fn join(dir: &[u8], base: &[u8]) -> Box<[u8]> {
+    if dir.is_empty() {
+        return base.into();
+    }
+    let mut out = dir.to_vec();
+    out.push(b'/');
+    out.extend_from_slice(base);
+    out.into()
+}
+
+/// A whiteout (`.wh.NAME`) or the opaque marker (`.wh..wh..opq`); any other
+/// `.wh.` name is still a whiteout as the engine counts it (0 bytes).
+fn whiteout_kind(path: &[u8]) -> Option<Kind> {
+    if !is_whiteout(path) {
+        return None;
+    }
+    let (_, base) = split_base(path);
+    Some(if base == b".wh..wh..opq" {
+        Kind::Opaque
+    } else {
+        Kind::Whiteout
     })
 }
 
@@ -157,16 +216,23 @@ pub(crate) struct LayerStats {
     /// Bytes gzip (default level) makes of the uncompressed tar; only for an
     /// uncompressed blob, and only when asked.
     pub gzip_estimate: Option<u64>,
+    /// Every entry's path, kind and bytes, when asked: what the wasted bytes
+    /// are worked out from.
+    pub listing: Option<Listing>,
 }
 
 /// Reads a layer blob (plain, gzip or zstd tar) once, to its end.
-pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats, LayerError> {
+pub(crate) fn layer_stats<R: Read>(
+    blob: R,
+    estimate: bool,
+    list: bool,
+) -> Result<LayerStats, LayerError> {
     let mut blob = Counting {
         inner: blob,
         count: 0,
         hasher: Sha256::new(),
     };
-    let (compression, size, diff_id, gzip_estimate) = {
+    let (compression, size, diff_id, gzip_estimate, listing) = {
         let (compression, decoded) = decompress(&mut blob)?;
         let gzip = (estimate && compression == Compression::None).then(Estimate::new);
         let mut tee = Tee {
@@ -174,7 +240,8 @@ pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats
             hasher: Sha256::new(),
             gzip,
         };
-        let size = count_entries(&mut tar::Archive::new(&mut tee))?;
+        let mut listing = list.then(Listing::new);
+        let size = count_entries(&mut tar::Archive::new(&mut tee), listing.as_mut())?;
         // The end-of-archive blocks and any padding after them are part of
         // the diff ID too.
         io::copy(&mut tee, &mut io::sink())?;
@@ -182,7 +249,13 @@ pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats
             Some(gzip) => Some(gzip.finish()?),
             None => None,
         };
-        (compression, size, hex_digest(tee.hasher), gzip_estimate)
+        (
+            compression,
+            size,
+            hex_digest(tee.hasher),
+            gzip_estimate,
+            listing,
+        )
     };
     // Whatever follows the compressed stream is still part of the blob.
     io::copy(&mut blob, &mut io::sink())?;
@@ -193,6 +266,7 @@ pub(crate) fn layer_stats<R: Read>(blob: R, estimate: bool) -> Result<LayerStats
         blob_digest: hex_digest(blob.hasher),
         compression,
         gzip_estimate,
+        listing,
     })
 }
 
@@ -452,7 +526,7 @@ mod tests {
     #[test]
     fn an_empty_stream_is_an_empty_layer() {
         assert_eq!(layer_size(io::empty()).unwrap(), 0);
-        let stats = layer_stats(io::empty(), true).unwrap();
+        let stats = layer_stats(io::empty(), true, false).unwrap();
         assert_eq!(stats.size, 0);
         assert_eq!(stats.blob_size, 0);
         assert_eq!(stats.diff_id, sha256_of(b""));
@@ -468,7 +542,7 @@ mod tests {
         let layer = tar(|b| file(b, "a", 5000));
         let err = layer_size(&layer[..1200]).unwrap_err();
         assert!(err.to_string().starts_with("not a readable layer tar"));
-        assert!(layer_stats(&layer[..1200], false).is_err());
+        assert!(layer_stats(&layer[..1200], false, false).is_err());
     }
 
     #[test]
@@ -477,7 +551,7 @@ mod tests {
             file(b, "a", 70_000);
             special(b, "s", EntryType::Symlink, "abc");
         });
-        let plain = layer_stats(layer.as_slice(), true).unwrap();
+        let plain = layer_stats(layer.as_slice(), true, false).unwrap();
         assert_eq!(plain.size, 70_003);
         assert_eq!(plain.blob_size, layer.len() as u64);
         assert_eq!(plain.compression, Compression::None);
@@ -490,8 +564,11 @@ mod tests {
         let gzip = gzip.finish().unwrap();
         assert_eq!(plain.gzip_estimate, Some(gzip.len() as u64));
         // However the layer arrives, the estimate is the same.
-        assert_eq!(layer_stats(Trickle(layer.as_slice()), true).unwrap(), plain);
-        let gz = layer_stats(gzip.as_slice(), true).unwrap();
+        assert_eq!(
+            layer_stats(Trickle(layer.as_slice()), true, false).unwrap(),
+            plain
+        );
+        let gz = layer_stats(gzip.as_slice(), true, false).unwrap();
         assert_eq!(gz.compression, Compression::Gzip);
         assert_eq!(gz.blob_size, gzip.len() as u64);
         assert_eq!(
@@ -504,7 +581,7 @@ mod tests {
         );
 
         let zstd = zstd::encode_all(layer.as_slice(), 3).unwrap();
-        let zs = layer_stats(zstd.as_slice(), false).unwrap();
+        let zs = layer_stats(zstd.as_slice(), false, false).unwrap();
         assert_eq!(zs.compression, Compression::Zstd);
         assert_eq!(zs.blob_size, zstd.len() as u64);
         assert_eq!(
@@ -513,7 +590,9 @@ mod tests {
         );
 
         assert_eq!(
-            layer_stats(layer.as_slice(), false).unwrap().gzip_estimate,
+            layer_stats(layer.as_slice(), false, false)
+                .unwrap()
+                .gzip_estimate,
             None
         );
     }
@@ -538,6 +617,6 @@ mod tests {
         let mut gzip = gzip.finish().unwrap();
         let middle = gzip.len() / 2;
         gzip[middle..].fill(0xff);
-        assert!(layer_stats(gzip.as_slice(), false).is_err());
+        assert!(layer_stats(gzip.as_slice(), false, false).is_err());
     }
 }

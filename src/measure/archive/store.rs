@@ -281,7 +281,7 @@ impl Store for TarFile {
             return Ok(None);
         };
         let stats = match &member.small {
-            Some(bytes) => layer::layer_stats(bytes.as_slice(), self.estimate),
+            Some(bytes) => layer::layer_stats(bytes.as_slice(), self.estimate, true),
             None => {
                 (&self.file)
                     .seek(SeekFrom::Start(member.offset))
@@ -289,7 +289,7 @@ impl Store for TarFile {
                         archive: self.name.clone(),
                         reason: e.to_string(),
                     })?;
-                layer::layer_stats((&self.file).take(member.size), self.estimate)
+                layer::layer_stats((&self.file).take(member.size), self.estimate, true)
             }
         }
         .map_err(|e| layer_error(&self.name, &path, &e))?;
@@ -346,10 +346,11 @@ impl TarStream {
                         if looks_like_json(&bytes) {
                             small.insert(path, bytes);
                         } else {
-                            layers.insert(path, layer::layer_stats(bytes.as_slice(), estimate));
+                            layers
+                                .insert(path, layer::layer_stats(bytes.as_slice(), estimate, true));
                         }
                     } else {
-                        let stats = layer::layer_stats(&mut entry, estimate);
+                        let stats = layer::layer_stats(&mut entry, estimate, true);
                         if let Ok(stats) = &stats
                             && stats.blob_size != size
                         {
@@ -416,7 +417,7 @@ impl Store for TarStream {
         let Some(bytes) = self.small.get(&path) else {
             return Ok(None);
         };
-        let stats = layer::layer_stats(bytes.as_slice(), self.estimate)
+        let stats = layer::layer_stats(bytes.as_slice(), self.estimate, true)
             .map_err(|e| layer_error(&self.name, &path, &e))?;
         self.layers.insert(path, Ok(stats.clone()));
         Ok(Some(stats))
@@ -511,7 +512,7 @@ impl Store for Dir {
         let Some((file, _)) = self.file(path)? else {
             return Ok(None);
         };
-        let stats = layer::layer_stats(file, self.estimate)
+        let stats = layer::layer_stats(file, self.estimate, true)
             .map_err(|e| layer_error(&self.name, path, &e))?;
         self.counted.insert(path.to_string(), stats.clone());
         Ok(Some(stats))

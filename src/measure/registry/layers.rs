@@ -191,7 +191,7 @@ impl Registry {
         let response = session.blob(&blob.digest).await?;
         let body = response.bytes_stream().map_err(std::io::Error::other);
         let reader = SyncIoBridge::new(StreamReader::new(body));
-        let counted = tokio::task::spawn_blocking(move || layer::layer_stats(reader, false))
+        let counted = tokio::task::spawn_blocking(move || layer::layer_stats(reader, false, false))
             .await
             .map_err(|e| layer_error(session, blob, format!("the count stopped: {e}")))?
             .map_err(|e| layer_error(session, blob, e.reason))?;
