@@ -1587,10 +1587,14 @@ fn wasted_bytes_are_exact_and_visible_plus_wasted_is_the_engines_size() {
         "visible + wasted = Size"
     );
 
-    // The same from the engine (its export) and through budget check.
+    // The same from the engine (its export), the registry (its layer blobs,
+    // which the engine compressed anew when pushing) and the archive.
+    let registry = common::registry::LocalRegistry::start();
+    let pushed = registry.docker_push(&image, "waste/img:1");
     let work = workdir(&format!(
         "[images.engine]\nref = \"docker-daemon:{tag}\"\nmax-wasted = \"200kB\"\n\n\
-         [images.archive]\nref = \"docker-archive:{}\"\nmax-wasted = \"300kB\"\n",
+         [images.archive]\nref = \"docker-archive:{}\"\nmax-wasted = \"300kB\"\n\n\
+         [images.registry]\nref = \"docker://{pushed}\"\nmax-wasted = \"300kB\"\n",
         archive.display()
     ));
     let out = budget(work.path(), &["check", "--format", "json"]);
@@ -1601,6 +1605,9 @@ fn wasted_bytes_are_exact_and_visible_plus_wasted_is_the_engines_size() {
     assert_eq!(engine_row["status"], "fail");
     assert_eq!(engine_row["findings"][0]["code"], "max-wasted");
     assert_eq!(engine_row["findings"][0]["actual"], wasted);
-    assert_eq!(row(&report, "archive")["wasted"], wasted);
-    assert_eq!(row(&report, "archive")["status"], "pass");
+    for name in ["archive", "registry"] {
+        assert_eq!(row(&report, name)["wasted"], wasted, "{name}");
+        assert_eq!(row(&report, name)["size"], image.inspect_size(), "{name}");
+        assert_eq!(row(&report, name)["status"], "pass", "{name}");
+    }
 }

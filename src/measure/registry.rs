@@ -22,10 +22,10 @@ use std::time::Duration;
 use oci_client::Client as OciClient;
 use oci_client::client::{ClientConfig, ClientProtocol};
 
-use super::Measurement;
 use super::cache::{Cache, LayerFacts};
 use super::credentials::{self, Credentials};
 use super::platform::{self, SelectError};
+use super::{Measurement, Needs};
 use crate::config::PlatformChoice;
 use manifest::Manifest;
 use session::{Session, root_cause};
@@ -250,6 +250,21 @@ impl Registry {
         platform: Option<&PlatformChoice>,
         need_size: bool,
     ) -> Result<Vec<Measurement>, Error> {
+        let needs = Needs {
+            size: need_size,
+            ..Needs::default()
+        };
+        self.measure_for(reference, platform, needs).await
+    }
+
+    /// [`Registry::measure`], with what must be known: `wasted` reads every
+    /// layer's entries.
+    pub async fn measure_for(
+        &self,
+        reference: &str,
+        platform: Option<&PlatformChoice>,
+        needs: Needs,
+    ) -> Result<Vec<Measurement>, Error> {
         let target = Target::parse(reference, &self.insecure)?;
         let credentials = self.credentials(&target.registry).await?;
         let mut session = Session::new(self, &target, credentials);
@@ -262,7 +277,7 @@ impl Registry {
                     config,
                     layers,
                 };
-                Ok(vec![self.measure_image(&session, image, need_size).await?])
+                Ok(vec![self.measure_image(&session, image, needs).await?])
             }
             Manifest::Index { entries } => {
                 let chosen =
@@ -286,7 +301,7 @@ impl Registry {
                         config,
                         layers,
                     };
-                    measurements.push(self.measure_image(&session, image, need_size).await?);
+                    measurements.push(self.measure_image(&session, image, needs).await?);
                 }
                 Ok(measurements)
             }

@@ -58,11 +58,11 @@ impl Sources {
         &self,
         reference: &str,
         platform: Option<&PlatformChoice>,
-        need_size: bool,
+        needs: Needs,
     ) -> Result<Vec<Measurement>, registry::Error> {
         self.registry()
             .await?
-            .measure(reference, platform, need_size)
+            .measure_for(reference, platform, needs)
             .await
     }
 
@@ -85,19 +85,19 @@ impl Sources {
         platform: Option<&PlatformChoice>,
         needs: Needs,
     ) -> Result<Vec<Measurement>, Error> {
-        let (compressed, need_size) = (needs.compressed, needs.size);
+        let compressed = needs.compressed;
         let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
             reference: reference.to_string(),
             reason,
         })?;
         match source {
             Source::Daemon(name) => Ok(vec![self.in_engine(&name, platform, needs).await?]),
-            Source::Registry(name) => Ok(self.in_registry(&name, platform, need_size).await?),
+            Source::Registry(name) => Ok(self.in_registry(&name, platform, needs).await?),
             Source::Auto(name) => match self.in_engine(&name, platform, needs).await {
                 Ok(m) => Ok(vec![m]),
                 Err(engine @ (Error::NotFound { .. } | Error::Unreachable { .. })) => {
                     let mut found =
-                        self.in_registry(&name, platform, need_size)
+                        self.in_registry(&name, platform, needs)
                             .await
                             .map_err(|registry| Error::Nowhere {
                                 engine: Box::new(engine.clone()),
@@ -230,7 +230,9 @@ impl Sources {
     async fn add_pushed_size(&self, measured: &mut Measurement) -> bool {
         let choice = measured.platform.clone().map(PlatformChoice::One);
         for pushed in measured.repo_digests.clone() {
-            if let Ok(found) = self.in_registry(&pushed, choice.as_ref(), false).await
+            if let Ok(found) = self
+                .in_registry(&pushed, choice.as_ref(), Needs::default())
+                .await
                 && let Some(first) = found.first()
             {
                 measured.metrics.compressed = first.metrics.compressed;

@@ -15,11 +15,12 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::manifest::Descriptor;
 use super::session::Session;
 use super::{Error, Registry};
-use crate::measure::Measurement;
 use crate::measure::archive::layer;
 use crate::measure::cache::LayerFacts;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::platform_name;
+use crate::measure::waste::{self, Listing};
+use crate::measure::{Measurement, Needs};
 use crate::model::{Layer, Metrics};
 
 /// An image manifest, as fetched.
@@ -36,7 +37,7 @@ impl Registry {
         &self,
         session: &Session<'_>,
         image: Image,
-        need_size: bool,
+        needs: Needs,
     ) -> Result<Measurement, Error> {
         let target = session.target();
         let config = match &image.config {
@@ -62,7 +63,20 @@ impl Registry {
             .as_ref()
             .map_or_else(|| vec![None; count], |c| c.instructions(count));
 
-        let facts: Vec<Option<LayerFacts>> = if need_size {
+        let mut wasted = None;
+        let facts: Vec<Option<LayerFacts>> = if needs.wasted {
+            // Every layer's entries, so every layer is read (the cache keeps
+            // facts, not listings).
+            let listed = image
+                .layers
+                .iter()
+                .zip(&diff_ids)
+                .map(|(blob, diff_id)| self.list_layer(session, blob, diff_id.as_deref()));
+            let (facts, listings): (Vec<_>, Vec<_>) =
+                try_join_all(listed).await?.into_iter().unzip();
+            wasted = Some(waste::wasted(&listings));
+            facts.into_iter().map(Some).collect()
+        } else if needs.size {
             // All at once: the registry's bound on streams keeps it in check.
             let counts = image
                 .layers
@@ -115,7 +129,7 @@ impl Registry {
                 compressed: Some(image.layers.iter().map(|l| l.size).sum()),
                 compressed_estimated: false,
                 layers: Some(count as u64),
-                wasted: None,
+                wasted,
             },
             layer_details,
             repo_digests: Vec::new(),
@@ -185,13 +199,35 @@ impl Registry {
         session: &Session<'_>,
         blob: &Descriptor,
     ) -> Result<LayerFacts, Error> {
+        Ok(self.stream_layer(session, blob, false).await?.0)
+    }
+
+    /// A layer's facts and its entries, read from its blob, checked against
+    /// the manifest and the config.
+    async fn list_layer(
+        &self,
+        session: &Session<'_>,
+        blob: &Descriptor,
+        diff_id: Option<&str>,
+    ) -> Result<(LayerFacts, Listing), Error> {
+        let (facts, listing) = self.stream_layer(session, blob, true).await?;
+        check_facts(session, blob, diff_id, &facts)?;
+        Ok((facts, listing.unwrap_or_default()))
+    }
+
+    async fn stream_layer(
+        &self,
+        session: &Session<'_>,
+        blob: &Descriptor,
+        list: bool,
+    ) -> Result<(LayerFacts, Option<Listing>), Error> {
         let _permit = self.streams.acquire().await.map_err(|e| Error::Setup {
             reason: e.to_string(),
         })?;
         let response = session.blob(&blob.digest).await?;
         let body = response.bytes_stream().map_err(std::io::Error::other);
         let reader = SyncIoBridge::new(StreamReader::new(body));
-        let counted = tokio::task::spawn_blocking(move || layer::layer_stats(reader, false, false))
+        let counted = tokio::task::spawn_blocking(move || layer::layer_stats(reader, false, list))
             .await
             .map_err(|e| layer_error(session, blob, format!("the count stopped: {e}")))?
             .map_err(|e| layer_error(session, blob, e.reason))?;
@@ -204,7 +240,7 @@ impl Registry {
         // The blob must be what the manifest names before anything is kept.
         check_facts(session, blob, None, &facts)?;
         self.cache.put_layer(&facts);
-        Ok(facts)
+        Ok((facts, counted.listing))
     }
 }
 
