@@ -234,8 +234,11 @@ fn on_the_default_branch_the_baseline_is_the_previous_main_commit() {
     let (_a, b, c) = repository(dir.path());
     git(dir.path(), &["checkout", "-q", "main"]);
     let repo = format!("image-budget-test/main-run-{}", std::process::id());
-    let current = build("mb-main-current", &[("app", 120_000)]);
-    let at_b = build("mb-main-b", &[("app", 100_000)]);
+    // Sizes no other test builds: the legacy builder shares a cached layer
+    // between identical COPY steps, and another test removing its image
+    // would remove that layer under this build.
+    let current = build("mb-main-current", &[("app", 120_017)]);
+    let at_b = build("mb-main-b", &[("app", 100_017)]);
     // The main job pushed its own image for HEAD (C) before checking it.
     let _b = retag(&at_b, &format!("{repo}:{b}"));
     let _c = retag(&current, &format!("{repo}:{c}"));
