@@ -162,17 +162,11 @@ impl Fake {
         }
     }
 
+    /// `(id, body)` of every one, oldest first.
     pub fn bodies(&self) -> Vec<(u64, String)> {
-        self.comments
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["id"].as_u64().unwrap(),
-                    c["body"].as_str().unwrap().to_string(),
-                )
-            })
+        self.authored()
+            .into_iter()
+            .map(|(id, _, body)| (id, body))
             .collect()
     }
 

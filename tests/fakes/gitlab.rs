@@ -167,17 +167,11 @@ impl Fake {
         }
     }
 
+    /// `(id, body)` of every one, oldest first.
     pub fn bodies(&self) -> Vec<(u64, String)> {
-        self.notes
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|n| {
-                (
-                    n["id"].as_u64().unwrap(),
-                    n["body"].as_str().unwrap().to_string(),
-                )
-            })
+        self.authored()
+            .into_iter()
+            .map(|(id, _, body)| (id, body))
             .collect()
     }
 
