@@ -6,6 +6,7 @@
 
 #![warn(clippy::print_stdout)]
 
+pub mod analysis;
 pub mod app;
 pub mod baseline;
 pub mod check;

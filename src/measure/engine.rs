@@ -108,6 +108,7 @@ impl Engine {
             },
             layer_details: layers_with_history(&diff_ids, &steps),
             repo_digests,
+            listings: None,
             note: None,
         })
     }

@@ -40,6 +40,9 @@ pub struct Measurement {
     /// The engine's repo digests (`repo@sha256:...`): where the image was
     /// pushed, to read its compressed size from. Empty for other sources.
     pub repo_digests: Vec<String>,
+    /// Every layer's entries (oldest layer first), when `Needs::files` asked
+    /// for them: what `explain` analyses.
+    pub listings: Option<Vec<waste::Listing>>,
     /// Worth telling about how it was measured: a plain reference that the
     /// engine did not have, measured in its registry instead.
     pub note: Option<String>,
@@ -58,6 +61,8 @@ pub struct Needs {
     pub compressed: bool,
     /// The wasted bytes: every layer's entries, read in order.
     pub wasted: bool,
+    /// Every layer's entries, kept in the measurement (`listings`).
+    pub files: bool,
 }
 
 impl Needs {
@@ -71,6 +76,7 @@ impl Needs {
                 || budget.warn_growth.is_some(),
             compressed: budget.max_compressed.is_some(),
             wasted: budget.max_wasted.is_some(),
+            files: false,
         }
     }
 }

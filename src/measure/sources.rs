@@ -85,6 +85,22 @@ impl Sources {
         platform: Option<&PlatformChoice>,
         needs: Needs,
     ) -> Result<Vec<Measurement>, Error> {
+        let mut measured = self.measure_where(reference, platform, needs).await?;
+        if !needs.files {
+            // Archives list every layer anyway; only `files` keeps them.
+            for m in &mut measured {
+                m.listings = None;
+            }
+        }
+        Ok(measured)
+    }
+
+    async fn measure_where(
+        &self,
+        reference: &str,
+        platform: Option<&PlatformChoice>,
+        needs: Needs,
+    ) -> Result<Vec<Measurement>, Error> {
         let compressed = needs.compressed;
         let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
             reference: reference.to_string(),
@@ -196,11 +212,15 @@ impl Sources {
         if needs.compressed {
             self.add_compressed(name, &mut measured).await?;
         }
-        // The wasted bytes need every layer's entries: the image's export
-        // (already read when the compressed size was estimated).
-        if needs.wasted && measured.metrics.wasted.is_none() {
+        // The wasted bytes and the files need every layer's entries: the
+        // image's export (already read when the compressed size was
+        // estimated, but its listings were not kept).
+        if (needs.files && measured.listings.is_none())
+            || (needs.wasted && measured.metrics.wasted.is_none())
+        {
             let exported = self.engine().await.export(name, false).await?;
             measured.metrics.wasted = exported.metrics.wasted;
+            measured.listings = exported.listings;
         }
         Ok(measured)
     }
@@ -216,6 +236,7 @@ impl Sources {
         measured.metrics.compressed = estimate.metrics.compressed;
         measured.metrics.compressed_estimated = estimate.metrics.compressed.is_some();
         measured.metrics.wasted = estimate.metrics.wasted;
+        measured.listings = estimate.listings;
         for (layer, exported) in measured
             .layer_details
             .iter_mut()

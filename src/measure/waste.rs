@@ -13,7 +13,7 @@
 //! - a hard link counts nothing itself; a hidden file whose bytes a link
 //!   in its own layer still shows is not wasted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// What an entry of a layer is, for the overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,66 +77,125 @@ fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
     cuts.into_iter().rev().map(move |i| &path[..i]).chain(root)
 }
 
-/// What the layers above the one being looked at do to it.
+/// How an upper layer hides an entry of a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// A whiteout or an opaque directory: deleted.
+    Deleted,
+    /// An entry at the path, or a non-directory at an ancestor: replaced.
+    Replaced,
+}
+
+/// What became of one entry of a layer in the image as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Seen in the image's filesystem.
+    Visible,
+    /// Hidden by layer `by` (an index into the layers, oldest first), the
+    /// nearest layer above that hides it.
+    Hidden { by: usize, how: How },
+    /// Hidden at its own path, but its bytes are still seen through the hard
+    /// link at `alias` (an index into its own layer).
+    Linked { alias: usize },
+}
+
+/// What the layers above the one being looked at do to it: for each path,
+/// the nearest layer that does it.
 #[derive(Default)]
 struct Above {
-    /// Paths an upper layer has an entry at.
-    replaced: HashSet<Box<[u8]>>,
+    /// Paths an upper layer has a directory at.
+    replaced: HashMap<Box<[u8]>, usize>,
     /// Paths whose whole subtree is gone below: whiteouts, non-directories.
-    gone: HashSet<Box<[u8]>>,
+    gone: HashMap<Box<[u8]>, (usize, How)>,
     /// Directories whose contents below are hidden: opaque markers.
-    opaque: HashSet<Box<[u8]>>,
+    opaque: HashMap<Box<[u8]>, usize>,
 }
 
 impl Above {
-    fn hides(&self, path: &[u8]) -> bool {
-        self.replaced.contains(path)
-            || self.gone.contains(path)
-            || ancestors(path).any(|a| self.gone.contains(a) || self.opaque.contains(a))
+    /// The nearest layer above that hides `path`, and how.
+    fn hider(&self, path: &[u8]) -> Option<(usize, How)> {
+        let mut nearest: Option<(usize, How)> = None;
+        let mut offer = |found: Option<(usize, How)>| {
+            if let Some(found) = found
+                && nearest.is_none_or(|n| found.0 < n.0)
+            {
+                nearest = Some(found);
+            }
+        };
+        offer(self.replaced.get(path).map(|&l| (l, How::Replaced)));
+        offer(self.gone.get(path).copied());
+        for a in ancestors(path) {
+            offer(self.gone.get(a).map(|&(l, how)| match how {
+                How::Deleted => (l, How::Deleted),
+                // A file where a directory was replaces what was under it.
+                How::Replaced => (l, How::Replaced),
+            }));
+            offer(self.opaque.get(a).map(|&l| (l, How::Deleted)));
+        }
+        nearest
     }
 
-    fn add(&mut self, layer: &[Entry]) {
+    /// Adds layer `index`, the lowest so far: it is nearer than what is in.
+    fn add(&mut self, index: usize, layer: &[Entry]) {
         for e in layer {
             match e.kind {
                 Kind::Directory => {
-                    self.replaced.insert(e.path.clone());
+                    self.replaced.insert(e.path.clone(), index);
                 }
-                Kind::Other | Kind::HardLink { .. } | Kind::Whiteout => {
-                    self.gone.insert(e.path.clone());
+                Kind::Other | Kind::HardLink { .. } => {
+                    self.gone.insert(e.path.clone(), (index, How::Replaced));
+                }
+                Kind::Whiteout => {
+                    self.gone.insert(e.path.clone(), (index, How::Deleted));
                 }
                 Kind::Opaque => {
-                    self.opaque.insert(e.path.clone());
+                    self.opaque.insert(e.path.clone(), index);
                 }
             }
         }
     }
+}
+
+/// The fate of every entry of every layer (oldest first), in the listings'
+/// shape. Whiteouts and opaque markers are `Visible`: they are not files of
+/// the image, and callers skip them by kind.
+pub fn fates(layers: &[Listing]) -> Vec<Vec<Fate>> {
+    let mut above = Above::default();
+    let mut all = vec![Vec::new(); layers.len()];
+    for (index, layer) in layers.iter().enumerate().rev() {
+        let mut links: HashMap<&[u8], Vec<usize>> = HashMap::new();
+        for (i, e) in layer.iter().enumerate() {
+            if let Kind::HardLink { target } = &e.kind {
+                links.entry(target).or_default().push(i);
+            }
+        }
+        all[index] = layer
+            .iter()
+            .map(|e| match above.hider(&e.path) {
+                None => Fate::Visible,
+                Some((by, how)) => links
+                    .get(&*e.path)
+                    .and_then(|aliases| {
+                        aliases
+                            .iter()
+                            .find(|&&a| above.hider(&layer[a].path).is_none())
+                    })
+                    .map_or(Fate::Hidden { by, how }, |&alias| Fate::Linked { alias }),
+            })
+            .collect();
+        above.add(index, layer);
+    }
+    all
 }
 
 /// The wasted bytes of an image whose layers (oldest first) list so.
 pub fn wasted(layers: &[Listing]) -> u64 {
-    let mut above = Above::default();
-    let mut total = 0u64;
-    for layer in layers.iter().rev() {
-        let mut links: HashMap<&[u8], Vec<&[u8]>> = HashMap::new();
-        for e in layer {
-            if let Kind::HardLink { target } = &e.kind {
-                links.entry(target).or_default().push(&e.path);
-            }
-        }
-        for e in layer.iter().filter(|e| e.bytes > 0) {
-            if !above.hides(&e.path) {
-                continue;
-            }
-            let shown_by_a_link = links
-                .get(&*e.path)
-                .is_some_and(|aliases| aliases.iter().any(|a| !above.hides(a)));
-            if !shown_by_a_link {
-                total = total.saturating_add(e.bytes);
-            }
-        }
-        above.add(layer);
-    }
-    total
+    fates(layers)
+        .iter()
+        .zip(layers)
+        .flat_map(|(fates, layer)| fates.iter().zip(layer))
+        .filter(|(fate, _)| matches!(fate, Fate::Hidden { .. }))
+        .fold(0u64, |sum, (_, e)| sum.saturating_add(e.bytes))
 }
 
 #[cfg(test)]
@@ -264,5 +323,41 @@ mod tests {
             0
         );
         assert_eq!(wasted(&[]), 0);
+    }
+
+    #[test]
+    fn fates_name_the_nearest_layer_that_hides_and_how() {
+        let layers = vec![
+            vec![dir("tmp"), file("tmp/big", 100), file("app", 5)],
+            vec![file("app", 6)],
+            vec![of("tmp/big", Kind::Whiteout)],
+            vec![of("tmp", Kind::Whiteout)],
+        ];
+        let f = fates(&layers);
+        assert_eq!(
+            f[0],
+            [
+                Fate::Hidden {
+                    by: 3,
+                    how: How::Deleted
+                },
+                Fate::Hidden {
+                    by: 2,
+                    how: How::Deleted
+                },
+                Fate::Hidden {
+                    by: 1,
+                    how: How::Replaced
+                },
+            ]
+        );
+        assert_eq!(f[1], [Fate::Visible]);
+        assert_eq!(
+            f[2],
+            [Fate::Hidden {
+                by: 3,
+                how: How::Deleted
+            }]
+        );
     }
 }

@@ -125,6 +125,7 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
             instruction,
         });
     }
+    let listings: Option<Vec<_>> = listings.into_iter().collect();
     let platform = image
         .config
         .platform()
@@ -139,13 +140,11 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
             compressed_estimated: estimated && compressed.is_some(),
             compressed,
             layers: Some(details.len() as u64),
-            wasted: listings
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(|l| waste::wasted(&l)),
+            wasted: listings.as_deref().map(waste::wasted),
         },
         layer_details: details,
         repo_digests: Vec::new(),
+        listings,
         note: None,
     })
 }

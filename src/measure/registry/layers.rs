@@ -64,7 +64,8 @@ impl Registry {
             .map_or_else(|| vec![None; count], |c| c.instructions(count));
 
         let mut wasted = None;
-        let facts: Vec<Option<LayerFacts>> = if needs.wasted {
+        let mut kept = None;
+        let facts: Vec<Option<LayerFacts>> = if needs.wasted || needs.files {
             // Every layer's entries, so every layer is read (the cache keeps
             // facts, not listings).
             let listed = image
@@ -75,6 +76,7 @@ impl Registry {
             let (facts, listings): (Vec<_>, Vec<_>) =
                 try_join_all(listed).await?.into_iter().unzip();
             wasted = Some(waste::wasted(&listings));
+            kept = needs.files.then_some(listings);
             facts.into_iter().map(Some).collect()
         } else if needs.size {
             // All at once: the registry's bound on streams keeps it in check.
@@ -133,6 +135,7 @@ impl Registry {
             },
             layer_details,
             repo_digests: Vec::new(),
+            listings: kept,
             note: None,
         })
     }
