@@ -4,12 +4,15 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+use crate::analysis::explained;
 use crate::baseline::{self, BaselineReport, Finder};
 use crate::check;
 use crate::cli::{
-    CheckArgs, Cli, Command, CommentArgs, InitArgs, MergeArgs, PublishArgs, ReportArgs,
+    CheckArgs, Cli, Command, CommentArgs, ExplainArgs, InitArgs, MergeArgs, PublishArgs, ReportArgs,
 };
 use crate::config;
+use crate::config::PlatformChoice;
+use crate::explain;
 use crate::init;
 use crate::measure::cache::Cache;
 use crate::measure::{IN_REGISTRY, Needs, Options, Sources};
@@ -35,6 +38,7 @@ pub async fn run(cli: Cli) -> Exit {
     let outcome = match cli.command {
         Command::Check(args) => run_check(args).await,
         Command::Init(args) => run_init(args).await,
+        Command::Explain(args) => run_explain(args).await,
         Command::Report(args) => run_report(args),
         Command::Merge(args) => run_merge(args),
         Command::Publish(args) => run_publish(args).await,
@@ -298,6 +302,29 @@ fn write_report(text: &str, output: Option<&Path>) -> Result<(), String> {
                 .map_err(|e| format!("cannot write the report to stdout: {e}"))
         }
     }
+}
+
+async fn run_explain(args: ExplainArgs) -> Result<Exit, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let sources = Sources::new(Options {
+        cache: Cache::from_env(&env),
+        ..Options::default()
+    });
+    let platform = args.platform.clone().map(PlatformChoice::One);
+    let top = usize::try_from(args.top).unwrap_or(usize::MAX);
+    let image = explain::analyse(&sources, &args.reference, platform.as_ref()).await?;
+    let baseline = match &args.baseline {
+        Some(reference) => Some(explain::analyse(&sources, reference, platform.as_ref()).await?),
+        None => None,
+    };
+    let explained = explained::explain(
+        image.0,
+        &image.1,
+        baseline.as_ref().map(|(s, a)| (s.clone(), a)),
+        top,
+    );
+    write_report(&report::explain::render(&explained, args.format), None)?;
+    Ok(Exit::Pass)
 }
 
 async fn run_init(args: InitArgs) -> Result<Exit, String> {

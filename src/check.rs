@@ -7,6 +7,7 @@ use futures_util::stream;
 
 use crate::baseline::{Finder, Found};
 use crate::config::{ImagePlan, Plan};
+use crate::explain;
 use crate::judge::{self, Against};
 use crate::measure::{self, Measurement, Needs, Sources};
 use crate::model::{ImageResult, Metrics, Report, Status};
@@ -110,6 +111,7 @@ fn empty_row(image: &ImagePlan) -> ImageResult {
         layer_details: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
+        explanation: None,
     }
 }
 
@@ -143,7 +145,13 @@ async fn check_one(
     };
     let mut rows = Vec::with_capacity(measured.len());
     for m in measured {
-        rows.push(judge_one(image, m, baselines).await);
+        let mut row = judge_one(image, m, baselines).await;
+        // Only an image over a threshold is read file by file: a run where
+        // everything passes costs no more than the sizes.
+        if matches!(row.status, Status::Warn | Status::Fail) {
+            row.explanation = Some(explain::for_row(sources, &image.reference, &row).await);
+        }
+        rows.push(row);
     }
     rows
 }

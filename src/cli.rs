@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::check::Shard;
 use crate::publish::{CommentMode, CommentWhen, is_valid_id};
 use crate::report::Format;
+use crate::report::explain::ExplainFormat;
 
 /// Where to comment, shared by `check` and `publish`.
 #[derive(Debug, Args)]
@@ -57,6 +58,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Write budgets.toml from today's sizes plus headroom
     Init(InitArgs),
+    /// Look inside an image: its layers and the instruction behind each, the
+    /// largest files, the wasted bytes, the files changed against a baseline,
+    /// and advice that shrinks it
+    Explain(ExplainArgs),
     /// Render a saved JSON report again, in another format (exit 0 once rendered:
     /// the gate is `check`)
     Report(ReportArgs),
@@ -141,6 +146,31 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub comment: CommentArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The image, as in `ref` of budgets.toml (`docker-daemon:`, `docker://`,
+    /// `docker-archive:`, `oci-archive:`, `oci:` or a plain reference)
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Another image to compare the files with, such as main's build
+    #[arg(long, value_name = "REF")]
+    pub baseline: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
+    pub format: ExplainFormat,
+
+    /// How many files, changes and pieces of advice to list
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub top: u64,
+
+    /// Which image of a multi-platform index, such as linux/arm64 (default:
+    /// linux/amd64, or the only one)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod explain;
 pub mod init;
 pub mod judge;
 pub mod measure;

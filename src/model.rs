@@ -76,6 +76,79 @@ pub struct Layer {
     pub instruction: Option<String>,
 }
 
+/// A file or directory that changed against the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    /// Absolute, as the image shows it.
+    pub path: String,
+    /// `file`, or `directory` (the bytes of the files under it).
+    pub kind: String,
+    /// `added`, `removed`, `grown` or `shrunk`.
+    pub change: String,
+    /// Bytes in the image; null when it is not there.
+    pub size: Option<u64>,
+    /// Bytes in the baseline; null when it was not there.
+    pub baseline_size: Option<u64>,
+    pub delta: i64,
+    /// The layer that brought it (1 is the oldest); for a removed file, the
+    /// baseline's layer that had it.
+    pub layer: Option<usize>,
+    pub instruction: Option<String>,
+}
+
+/// A path and its bytes, the evidence of a piece of advice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathBytes {
+    pub path: String,
+    pub size: u64,
+}
+
+/// Advice that shrinks the image, with the bytes behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdviceItem {
+    /// `package-cache`, `toolchain`, `deleted-later`, `rewritten-later`,
+    /// `vcs-directory`.
+    pub code: String,
+    /// What was found.
+    pub what: String,
+    /// The bytes it costs.
+    pub size: u64,
+    /// The layer that brought them (1 is the oldest), and its instruction.
+    pub layer: usize,
+    pub instruction: Option<String>,
+    /// For bytes a later layer hides: that layer, and its instruction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_by: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_by_instruction: Option<String>,
+    /// The largest paths, and how many there are in all.
+    pub paths: Vec<PathBytes>,
+    pub path_count: usize,
+    /// What to do.
+    pub fix: String,
+}
+
+/// Why an image that crossed a threshold grew, file by file: the largest
+/// changes against the baseline and the advice.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The largest changes against the baseline; empty when there was none
+    /// to compare files with (see `note`).
+    #[serde(default)]
+    pub changes: Vec<FileChange>,
+    #[serde(default)]
+    pub advice: Vec<AdviceItem>,
+    /// Against the baseline's files: the change of the bytes the image
+    /// shows, and of those later layers hide (together, the size's change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_delta: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasted_delta: Option<i64>,
+    /// Why there are no file changes, or the analysis could not be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// How many past sizes of the default branch a report keeps per image.
 pub const HISTORY_MAX: usize = 20;
 
@@ -237,6 +310,9 @@ pub struct ImageResult {
     /// [`HISTORY_MAX`]): carried from baseline report to baseline report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryPoint>,
+    /// For an image over a warn or fail threshold: which files did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 impl ImageResult {

@@ -141,6 +141,7 @@ mod tests {
                     layer_details: Vec::new(),
                     notes: Vec::new(),
                     history: Vec::new(),
+                    explanation: None,
                 })
                 .collect(),
         )

@@ -9,6 +9,7 @@
 
 pub mod advice;
 pub mod diff;
+pub mod explained;
 
 use crate::measure::waste::{self, Fate, How, Kind, Listing};
 use crate::model::Layer;

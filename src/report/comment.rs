@@ -38,6 +38,7 @@
 use std::fmt::Write;
 
 use super::escape;
+use super::explain;
 use super::markdown::{self, TableOptions};
 use super::{
     delta_text, largest_change, largest_layers_of, name_cell, severity_icon, shorten_hashes, size,
@@ -404,7 +405,10 @@ fn layer_section(report: &Report, image: &ImageResult) -> Option<String> {
             .findings
             .iter()
             .any(|f| matches!(f.severity, Severity::Fail | Severity::Warn));
-    if !(grew || new_and_over) || image.layer_details.is_empty() {
+    let explained = image.explanation.as_ref();
+    if !(grew || new_and_over || explained.is_some())
+        || image.layer_details.is_empty() && explained.is_none()
+    {
         return None;
     }
     let label = escape::html_clipped(&name_cell(report, image), LABEL_MAX);
@@ -436,7 +440,7 @@ fn layer_section(report: &Report, image: &ImageResult) -> Option<String> {
             diff_body(&mut out, &diff, image.layer_details.len());
         }
         _ => {
-            let why = if image.baseline.is_some() {
+            let why = if image.baseline.is_some() && baseline_layers.is_none() {
                 "largest layers (the baseline has no layer list)"
             } else {
                 "largest layers"
@@ -448,6 +452,9 @@ fn layer_section(report: &Report, image: &ImageResult) -> Option<String> {
             let largest = largest_layers_of(&image.layer_details, LARGEST_SHOWN);
             layer_table(&mut out, largest.into_iter().map(|(i, l)| ("", i, l)));
         }
+    }
+    if let Some(explained) = explained {
+        explain::explanation_markdown(&mut out, explained);
     }
     out.push_str("\n</details>\n");
     Some(out)
@@ -635,6 +642,7 @@ mod tests {
                 point(Some("fedcba9"), None),
                 point(None, Some(11_000_000)),
             ],
+            explanation: None,
         };
         let report = Report::new(vec![image.clone()]);
         let chart = super::trend_section(&report, &image).unwrap();

@@ -2,6 +2,7 @@
 
 pub mod comment;
 mod escape;
+pub mod explain;
 pub mod github;
 pub mod junit;
 mod markdown;

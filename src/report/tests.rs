@@ -30,6 +30,7 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         layer_details: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
+        explanation: None,
     }
 }
 

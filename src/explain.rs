@@ -1,0 +1,75 @@
+//! Measuring images file by file for `budget explain`, and for the images a
+//! `check` finds over a threshold: every layer's entries read (the engine's
+//! export, the registry's blobs, the archive), then analysed.
+
+use crate::analysis::Analysis;
+use crate::analysis::explained::{self, Subject};
+use crate::config::PlatformChoice;
+use crate::measure::{Needs, Sources};
+use crate::model::{Explanation, ImageResult};
+
+/// What a file-by-file measurement needs: every entry, and the size.
+const FILES: Needs = Needs {
+    size: true,
+    compressed: false,
+    wasted: true,
+    files: true,
+};
+
+/// How many file changes and pieces of advice a check report keeps per image.
+pub const CHANGES_KEPT: usize = 5;
+pub const ADVICE_KEPT: usize = 3;
+
+/// Measures `reference` with every layer's entries and analyses it.
+pub async fn analyse(
+    sources: &Sources,
+    reference: &str,
+    platform: Option<&PlatformChoice>,
+) -> Result<(Subject, Analysis), String> {
+    let mut measured = sources
+        .measure(reference, platform, FILES)
+        .await
+        .map_err(|e| e.to_string())?;
+    if measured.is_empty() {
+        return Err(format!("`{reference}` holds no image"));
+    }
+    let m = measured.swap_remove(0);
+    let listings = m.listings.ok_or_else(|| {
+        format!("`{reference}`: its source gave no file listing, so its files cannot be analysed")
+    })?;
+    let subject = Subject {
+        reference: m.reference,
+        source: m.source.to_string(),
+        digest: m.digest,
+        platform: m.platform,
+    };
+    Ok((subject, Analysis::new(m.layer_details, listings)))
+}
+
+/// The explanation of a checked image over a threshold: its largest file
+/// changes against its baseline (when the baseline is an image to read,
+/// not a saved report) and the advice.
+pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> Explanation {
+    let platform = row.platform.clone().map(PlatformChoice::One);
+    let image = match analyse(sources, reference, platform.as_ref()).await {
+        Ok((_, image)) => image,
+        Err(why) => {
+            return Explanation {
+                note: Some(format!("the files could not be analysed: {why}")),
+                ..Explanation::default()
+            };
+        }
+    };
+    let baseline = match &row.baseline {
+        Some(b) if b.source == "reference" => analyse(sources, &b.reference, platform.as_ref())
+            .await
+            .map(|(_, a)| a)
+            .map_err(|why| format!("no file changes: the baseline's files could not be read: {why}")),
+        Some(_) => Err(
+            "no file changes: the baseline is a saved report, which keeps no file list (`budget explain REF --baseline MAIN_REF` compares files)"
+                .to_string(),
+        ),
+        None => Err("no file changes: there is no baseline".to_string()),
+    };
+    explained::short(&image, baseline.as_ref(), CHANGES_KEPT, ADVICE_KEPT)
+}
