@@ -1610,4 +1610,77 @@ fn wasted_bytes_are_exact_and_visible_plus_wasted_is_the_engines_size() {
         assert_eq!(row(&report, name)["size"], image.inspect_size(), "{name}");
         assert_eq!(row(&report, name)["status"], "pass", "{name}");
     }
+
+    // `explain` names each wasted file, the layer that added it and the one
+    // that hid it, the same from all three; bin/tool's bytes are shown
+    // through its hard link bin/alias, not wasted.
+    let explained: Vec<Value> = [
+        format!("docker-daemon:{tag}"),
+        format!("docker://{pushed}"),
+        format!("docker-archive:{}", archive.display()),
+    ]
+    .iter()
+    .map(|reference| {
+        let out = budget(
+            work.path(),
+            &["explain", reference, "--format", "json", "--top", "50"],
+        );
+        assert_exit(&out, 0);
+        json(&out)
+    })
+    .collect();
+    let hidden: Vec<(String, u64, u64, u64, String)> = explained[0]["wasted_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["path"].as_str().unwrap().to_string(),
+                w["size"].as_u64().unwrap(),
+                w["layer"].as_u64().unwrap(),
+                w["hidden_by"].as_u64().unwrap(),
+                w["how"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = |path: &str, size: u64, layer: u64, by: u64, how: &str| {
+        (path.to_string(), size, layer, by, how.to_string())
+    };
+    assert_eq!(
+        hidden,
+        [
+            want("/app/bin", 100_000, 1, 2, "rewritten"),
+            want("/x/inner", 50_000, 1, 2, "rewritten"),
+            want("/tmp/sub/b", 20_000, 1, 2, "deleted"),
+            want("/etc/x", 11_000, 1, 2, "deleted"),
+            want("/tmp/a", 10_000, 1, 2, "deleted"),
+            want("/x", 9_000, 2, 3, "rewritten"),
+            want("/lib/so", 8_000, 1, 2, "deleted"),
+        ]
+    );
+    assert_eq!(explained[0]["wasted"], wasted);
+    assert_eq!(explained[0]["visible"], visible);
+    let alias = explained[0]["largest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/bin/alias")
+        .expect("bin/alias is visible");
+    assert_eq!(
+        (&alias["size"], &alias["layer"]),
+        (&json!(40_000), &json!(1))
+    );
+    let same = |v: &Value| {
+        json!([
+            v["size"],
+            v["visible"],
+            v["wasted"],
+            v["files"],
+            v["largest"],
+            v["wasted_files"],
+            v["advice"]
+        ])
+    };
+    assert_eq!(same(&explained[1]), same(&explained[0]), "registry");
+    assert_eq!(same(&explained[2]), same(&explained[0]), "archive");
 }
