@@ -15,7 +15,7 @@ use crate::config::PlatformChoice;
 use crate::explain;
 use crate::init;
 use crate::measure::cache::Cache;
-use crate::measure::{IN_REGISTRY, Needs, Options, Sources};
+use crate::measure::{IN_REGISTRY, Needs, Options, Sources, progress};
 use crate::model::{Metrics, Report, Status};
 use crate::publish::{self, CommentMode, Posted};
 use crate::report::comment;
@@ -73,6 +73,7 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         if images.len() == 1 { "" } else { "s" },
         args.config.display()
     );
+    progress::enable();
     let sources = Sources::new(Options {
         insecure_registries: plan.insecure_registries.clone(),
         cache: Cache::from_env(&env),
@@ -305,6 +306,7 @@ fn write_report(text: &str, output: Option<&Path>) -> Result<(), String> {
 }
 
 async fn run_explain(args: ExplainArgs) -> Result<Exit, String> {
+    progress::enable();
     let env = |name: &str| std::env::var(name).ok();
     let sources = Sources::new(Options {
         cache: Cache::from_env(&env),

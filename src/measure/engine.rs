@@ -13,6 +13,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::archive;
 use super::engine_host;
 use super::history::{Step, layers_with_history};
+use super::read_ahead::read_ahead;
 use super::{Error, Measurement};
 use crate::model::Metrics;
 
@@ -121,9 +122,7 @@ impl Engine {
     /// transfer. Memory stays flat however large the image.
     pub async fn export(&self, reference: &str, estimate: bool) -> Result<Measurement, Error> {
         let docker = self.docker.as_ref().map_err(Clone::clone)?.clone();
-        let stream = docker
-            .export_image(reference)
-            .map_err(std::io::Error::other);
+        let stream = read_ahead(docker.export_image(reference)).map_err(std::io::Error::other);
         let bridge = SyncIoBridge::new(StreamReader::new(stream));
         let name = reference.to_string();
         let measured = tokio::task::spawn_blocking(move || {

@@ -10,6 +10,8 @@ pub mod engine_host;
 mod history;
 pub(crate) mod image_config;
 pub mod platform;
+pub mod progress;
+mod read_ahead;
 pub mod registry;
 pub mod source;
 mod sources;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::escape;
 use super::shorten_hashes;
-use crate::analysis::explained::Explained;
+use crate::analysis::explained::{Changes, Explained};
 use crate::model::{AdviceItem, Explanation, FileChange};
 use crate::size;
 
@@ -102,6 +102,18 @@ fn evidence(a: &AdviceItem) -> String {
     paths.join(", ")
 }
 
+/// `+10.0 kB visible (2 added, 0 removed, 1 grown, 0 shrunk files)`.
+fn counts(c: &Changes) -> String {
+    format!(
+        "{} visible ({} added, {} removed, {} grown, {} shrunk files)",
+        size::human_delta(i128::from(c.delta)),
+        c.added,
+        c.removed,
+        c.grown,
+        c.shrunk
+    )
+}
+
 fn text(e: &Explained) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -180,14 +192,10 @@ fn text(e: &Explained) -> String {
     if let (Some(b), Some(c)) = (&e.baseline, &e.changes) {
         let _ = writeln!(
             out,
-            "\nAgainst {} ({}): {} visible ({} added, {} removed, {} grown, {} shrunk files)",
+            "\nAgainst {} ({}): {}",
             b.subject.reference,
             b.subject.digest,
-            size::human_delta(i128::from(c.delta)),
-            c.added,
-            c.removed,
-            c.grown,
-            c.shrunk
+            counts(c)
         );
         for change in &c.top {
             let _ = writeln!(out, "{}", change_line(change));
@@ -301,13 +309,9 @@ fn markdown(e: &Explained) -> String {
     if let (Some(b), Some(c)) = (&e.baseline, &e.changes) {
         let _ = writeln!(
             out,
-            "\n**Against {}**: {} visible ({} added, {} removed, {} grown, {} shrunk files)\n",
+            "\n**Against {}**: {}\n",
             md(&b.subject.reference),
-            size::human_delta(i128::from(c.delta)),
-            c.added,
-            c.removed,
-            c.grown,
-            c.shrunk
+            counts(c)
         );
         changes_table(&mut out, &c.top);
     }
@@ -360,6 +364,33 @@ fn advice_list(out: &mut String, advice: &[AdviceItem]) {
             md(&advice_origin(a)),
             md(&evidence(a)),
             // Our own words, with code spans meant as such.
+            a.fix
+        );
+    }
+}
+
+/// The explanation under an image's row of the terminal table.
+pub(super) fn explanation_text(out: &mut String, name: &str, e: &Explanation) {
+    if !e.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "     {name}'s largest file changes against the baseline:"
+        );
+        for c in &e.changes {
+            let _ = writeln!(out, "     {}", change_line(c));
+        }
+    }
+    if let Some(note) = &e.note {
+        let _ = writeln!(out, "note {name}: {note}");
+    }
+    for a in &e.advice {
+        let _ = writeln!(
+            out,
+            "advice {name}: {} {}, {}: {}\n       fix: {}",
+            size::human(a.size),
+            a.what,
+            advice_origin(a),
+            evidence(a),
             a.fix
         );
     }

@@ -23,11 +23,12 @@ use super::name_cell;
 use crate::model::{Budget, Finding, ImageResult, Report, Severity};
 
 /// The budgets in the order they are listed, with the metric each judges.
-const BUDGETS: [(&str, &str); 6] = [
+const BUDGETS: [(&str, &str); 7] = [
     ("max-size", "size"),
     ("warn-size", "size"),
     ("max-compressed", "compressed"),
     ("max-layers", "layers"),
+    ("max-wasted", "wasted"),
     ("max-growth", "size"),
     ("warn-growth", "size"),
 ];
@@ -38,6 +39,7 @@ fn has_budget(budget: &Budget, code: &str) -> bool {
         "warn-size" => budget.warn_size.is_some(),
         "max-compressed" => budget.max_compressed.is_some(),
         "max-layers" => budget.max_layers.is_some(),
+        "max-wasted" => budget.max_wasted.is_some(),
         "max-growth" => budget.max_growth.is_some(),
         "warn-growth" => budget.warn_growth.is_some(),
         _ => false,

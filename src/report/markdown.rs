@@ -10,7 +10,7 @@ use std::fmt::Write;
 use super::escape::{self, markdown as escape};
 use super::{
     budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
-    shows_compressed, size_cell, status_icon, verdict, worst_icon,
+    shows_compressed, shows_wasted, size_cell, status_icon, verdict, wasted_cell, worst_icon,
 };
 use crate::model::{Report, Severity};
 
@@ -40,6 +40,10 @@ pub fn table(report: &Report, options: TableOptions) -> String {
     if compressed {
         header.push(("Compressed", "--:"));
     }
+    let wasted = shows_wasted(report);
+    if wasted {
+        header.push(("Wasted", "--:"));
+    }
     header.push(("vs baseline", "--:"));
     if !options.compact {
         header.extend([("Budget", "---"), ("Layers", "--:")]);
@@ -62,6 +66,9 @@ pub fn table(report: &Report, options: TableOptions) -> String {
         ];
         if compressed {
             cells.push(escape(&compressed_cell(image)));
+        }
+        if wasted {
+            cells.push(escape(&wasted_cell(image)));
         }
         cells.push(escape(&change_cell(image)));
         let status = status_icon(image.status, image.is_new());

@@ -163,6 +163,22 @@ fn shows_compressed(report: &Report) -> bool {
     report.images.iter().any(|i| i.metrics.compressed.is_some())
 }
 
+/// A wasted column is worth showing: a max-wasted budget, or bytes wasted.
+fn shows_wasted(report: &Report) -> bool {
+    report
+        .images
+        .iter()
+        .any(|i| i.budget.max_wasted.is_some() || i.metrics.wasted.is_some_and(|w| w > 0))
+}
+
+/// The wasted column: `1.2 MB`, or `?` when not measured.
+fn wasted_cell(image: &ImageResult) -> String {
+    image
+        .metrics
+        .wasted
+        .map_or_else(|| "?".to_string(), size::human)
+}
+
 /// The compressed column: `12.3 MB`, `~12.3 MB` when estimated, `?` unknown.
 fn compressed_cell(image: &ImageResult) -> String {
     match image.metrics.compressed {
@@ -205,6 +221,9 @@ fn budget_cell(image: &ImageResult) -> String {
     }
     if let Some(max) = image.budget.max_compressed {
         parts.push(format!("pull ≤ {}", size::human(max)));
+    }
+    if let Some(max) = image.budget.max_wasted {
+        parts.push(format!("wasted ≤ {}", size::human(max)));
     }
     if parts.is_empty() {
         "-".to_string()

@@ -6,7 +6,7 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets
 
 use super::{
     budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
-    shows_compressed, size_cell, verdict,
+    shows_compressed, shows_wasted, size_cell, verdict, wasted_cell,
 };
 use crate::model::{Report, Severity, Status};
 
@@ -46,6 +46,10 @@ pub fn render(report: &Report, color: bool) -> String {
     if compressed {
         header.push("Compressed");
     }
+    let wasted = shows_wasted(report);
+    if wasted {
+        header.push("Wasted");
+    }
     header.extend(["vs baseline", "Budget", "Layers", "Status"]);
     table.set_header(header);
     for image in &report.images {
@@ -61,6 +65,9 @@ pub fn render(report: &Report, color: bool) -> String {
         ];
         if compressed {
             row.push(Cell::new(compressed_cell(image)).set_alignment(CellAlignment::Right));
+        }
+        if wasted {
+            row.push(Cell::new(wasted_cell(image)).set_alignment(CellAlignment::Right));
         }
         row.extend([
             Cell::new(change_cell(image)).set_alignment(CellAlignment::Right),
@@ -88,6 +95,9 @@ pub fn render(report: &Report, color: bool) -> String {
             for layer in layers {
                 let _ = writeln!(out, "     {}", layer_line(layer));
             }
+        }
+        if let Some(explanation) = &image.explanation {
+            super::explain::explanation_text(&mut out, &image.name, explanation);
         }
         if let Some(error) = &image.error {
             let _ = writeln!(out, "error {}: {error}", image.name);

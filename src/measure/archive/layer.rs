@@ -235,9 +235,11 @@ pub(crate) fn layer_stats<R: Read>(
     let (compression, size, diff_id, gzip_estimate, listing) = {
         let (compression, decoded) = decompress(&mut blob)?;
         let gzip = (estimate && compression == Compression::None).then(Estimate::new);
+        // A plain tar is its own blob: the blob's hash is the diff ID, and
+        // hashing the same bytes twice would double the work.
         let mut tee = Tee {
             inner: decoded,
-            hasher: Sha256::new(),
+            hasher: (compression != Compression::None).then(Sha256::new),
             gzip,
         };
         let mut listing = list.then(Listing::new);
@@ -252,18 +254,19 @@ pub(crate) fn layer_stats<R: Read>(
         (
             compression,
             size,
-            hex_digest(tee.hasher),
+            tee.hasher.map(hex_digest),
             gzip_estimate,
             listing,
         )
     };
     // Whatever follows the compressed stream is still part of the blob.
     io::copy(&mut blob, &mut io::sink())?;
+    let blob_digest = hex_digest(blob.hasher);
     Ok(LayerStats {
-        diff_id,
+        diff_id: diff_id.unwrap_or_else(|| blob_digest.clone()),
         size,
         blob_size: blob.count,
-        blob_digest: hex_digest(blob.hasher),
+        blob_digest,
         compression,
         gzip_estimate,
         listing,
@@ -350,17 +353,20 @@ impl Estimate {
     }
 }
 
-/// Passes reads through, hashing them and feeding the gzip estimate.
+/// Passes reads through, hashing them (unless the blob's own hash is the
+/// same) and feeding the gzip estimate.
 struct Tee<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     gzip: Option<Estimate>,
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         if let Some(gzip) = &mut self.gzip {
             gzip.feed(&buf[..n])?;
         }

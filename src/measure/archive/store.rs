@@ -14,6 +14,7 @@ use tar::EntryType;
 
 use super::Error;
 use super::layer::{self, Compression, LayerStats};
+use crate::measure::progress;
 
 /// Files larger than this are never manifests or configs.
 const SMALL_LIMIT: u64 = 8 * 1024 * 1024;
@@ -289,7 +290,8 @@ impl Store for TarFile {
                         archive: self.name.clone(),
                         reason: e.to_string(),
                     })?;
-                layer::layer_stats((&self.file).take(member.size), self.estimate, true)
+                let reader = progress::reader((&self.file).take(member.size), &path, member.size);
+                layer::layer_stats(reader, self.estimate, true)
             }
         }
         .map_err(|e| layer_error(&self.name, &path, &e))?;
@@ -350,7 +352,8 @@ impl TarStream {
                                 .insert(path, layer::layer_stats(bytes.as_slice(), estimate, true));
                         }
                     } else {
-                        let stats = layer::layer_stats(&mut entry, estimate, true);
+                        let reader = progress::reader(&mut entry, &path, size);
+                        let stats = layer::layer_stats(reader, estimate, true);
                         if let Ok(stats) = &stats
                             && stats.blob_size != size
                         {
@@ -509,10 +512,10 @@ impl Store for Dir {
         if let Some(stats) = self.counted.get(path) {
             return Ok(Some(stats.clone()));
         }
-        let Some((file, _)) = self.file(path)? else {
+        let Some((file, len)) = self.file(path)? else {
             return Ok(None);
         };
-        let stats = layer::layer_stats(file, self.estimate, true)
+        let stats = layer::layer_stats(progress::reader(file, path, len), self.estimate, true)
             .map_err(|e| layer_error(&self.name, path, &e))?;
         self.counted.insert(path.to_string(), stats.clone());
         Ok(Some(stats))

@@ -19,6 +19,7 @@ use crate::measure::archive::layer;
 use crate::measure::cache::LayerFacts;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::platform_name;
+use crate::measure::progress;
 use crate::measure::waste::{self, Listing};
 use crate::measure::{Measurement, Needs};
 use crate::model::{Layer, Metrics};
@@ -229,7 +230,11 @@ impl Registry {
         })?;
         let response = session.blob(&blob.digest).await?;
         let body = response.bytes_stream().map_err(std::io::Error::other);
-        let reader = SyncIoBridge::new(StreamReader::new(body));
+        let reader = progress::reader(
+            SyncIoBridge::new(StreamReader::new(body)),
+            &blob.digest,
+            blob.size,
+        );
         let counted = tokio::task::spawn_blocking(move || layer::layer_stats(reader, false, list))
             .await
             .map_err(|e| layer_error(session, blob, format!("the count stopped: {e}")))?
