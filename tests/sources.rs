@@ -246,11 +246,25 @@ platform = "linux/amd64"
     assert_eq!(row(&report, "layout")["platform"], "linux/amd64");
 
     // No budget needed a registry image's size: manifests and configs
-    // were read, no layer blob.
-    for registry in [&open, &locked] {
-        let blobs = registry.layer_blob_requests();
-        assert!(blobs.is_empty(), "layer blob requests: {blobs:#?}");
-    }
+    // were read, and layer blobs only for `remote`, which is over its
+    // max-compressed budget and so is read file by file for its explanation.
+    assert!(
+        locked.layer_blob_requests().is_empty(),
+        "{:#?}",
+        locked.layer_blob_requests()
+    );
+    let blobs = open.layer_blob_requests();
+    assert_eq!(blobs.len(), 2, "remote's two layers, once: {blobs:#?}");
+    assert!(
+        blobs.iter().all(|b| b.contains("/v2/mix/remote/blobs/")),
+        "{blobs:#?}"
+    );
+    assert!(remote_row["explanation"].is_object(), "{remote_row}");
+    assert_eq!(
+        remote_row["size"],
+        serde_json::Value::Null,
+        "still not judged"
+    );
     // The password is never shown.
     assert!(!stdout(&out).contains("s3cret-Pa55") && !stderr(&out).contains("s3cret-Pa55"));
 }
