@@ -20,5 +20,6 @@ pub mod model;
 pub mod publish;
 pub mod reference;
 pub mod report;
+pub mod retry;
 pub mod saved;
 pub mod size;

@@ -27,8 +27,9 @@ use super::credentials::{self, Credentials};
 use super::platform::{self, SelectError};
 use super::{Measurement, Needs};
 use crate::config::PlatformChoice;
+use crate::retry::{Policy, root_cause};
 use manifest::Manifest;
-use session::{Session, root_cause};
+use session::Session;
 use target::Target;
 
 /// Requests answered 429 or 5xx are tried this many times in all.
@@ -142,7 +143,7 @@ impl Error {
 }
 
 /// How to talk to registries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RegistryOptions {
     /// `host[:port]` of registries to reach over plain HTTP. Loopback
     /// registries (`localhost`, 127.0.0.0/8, `[::1]`) always are; every other
@@ -153,6 +154,8 @@ pub struct RegistryOptions {
     pub timeout: Duration,
     /// Where layer facts are kept between runs.
     pub cache: Cache,
+    /// How 429, 5xx and broken connections are tried again.
+    pub retry: Policy,
 }
 
 impl Default for RegistryOptions {
@@ -161,6 +164,11 @@ impl Default for RegistryOptions {
             insecure: Vec::new(),
             timeout: Duration::from_secs(30),
             cache: Cache::none(),
+            retry: Policy {
+                attempts: ATTEMPTS,
+                first_backoff: Duration::from_millis(200),
+                ..Policy::default()
+            },
         }
     }
 }
@@ -185,6 +193,7 @@ pub struct Registry {
     oci_tls: OciClient,
     insecure: Vec<String>,
     timeout: Duration,
+    retry: Policy,
     docker_config: Option<PathBuf>,
 }
 
@@ -227,6 +236,7 @@ impl Registry {
             oci_tls: oci(ClientProtocol::Https)?,
             insecure: options.insecure,
             timeout,
+            retry: options.retry,
             docker_config: None,
         })
     }

@@ -203,7 +203,7 @@ impl<'a> PullRequest<'a> {
         };
         match tokio::time::timeout(self.options.timeout, exchange).await {
             Err(_) => Err(Failure::Fail(context.timeout(&url))),
-            Ok(Err(e)) => Err(Failure::Fail(context.unreachable(&url, &root_cause(&e)))),
+            Ok(Err(e)) => Err(context.broken(&url, &root_cause(&e))),
             Ok(Ok(answer)) => context.judge(answer),
         }
     }

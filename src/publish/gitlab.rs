@@ -193,7 +193,7 @@ impl<'a> MergeRequest<'a> {
             if e.is_timeout() {
                 Failure::Fail(context.timeout(url))
             } else {
-                Failure::Fail(context.unreachable(url, &root_cause(&e)))
+                context.broken(url, &root_cause(&e))
             }
         };
         let response = request.send().await.map_err(transport)?;

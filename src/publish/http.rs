@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::retry::Next;
+
 use super::{Error, Options, Token};
 
 /// How much of an error answer is quoted in a message.
@@ -47,10 +49,9 @@ impl Answer {
 
 /// Why one request did not succeed.
 pub(super) enum Failure {
-    /// Worth another attempt after `wait`; `error` if none is left.
+    /// Worth another attempt after `wait` (the policy had one left).
     Retry {
         wait: Duration,
-        error: Error,
     },
     Fail(Error),
 }
@@ -107,19 +108,11 @@ impl Context<'_> {
                     detail,
                 }
             };
-            let doubling =
-                self.options.first_backoff * 2u32.pow(self.attempt.saturating_sub(1).min(10));
-            return match answer.asked_wait() {
-                // The forge asks for longer than a CI job should stall: give up now.
-                Some(asked) if asked > self.options.max_wait => Err(Failure::Fail(error)),
-                Some(asked) => Err(Failure::Retry {
-                    wait: asked.max(Duration::from_millis(1)),
-                    error,
-                }),
-                None => Err(Failure::Retry {
-                    wait: doubling,
-                    error,
-                }),
+            return match self.options.retry.next(self.attempt, answer.asked_wait()) {
+                Next::Retry(wait) => Err(Failure::Retry { wait }),
+                // Out of attempts, or asked to wait longer than a CI job
+                // should stall: give up now.
+                Next::GiveUp => Err(Failure::Fail(error)),
             };
         }
         Err(Failure::Fail(match status {
@@ -231,6 +224,18 @@ impl Context<'_> {
         }
     }
 
+    /// A request that broke before its answer (a connection refused or
+    /// reset): a read is tried again as the policy allows; a write is not
+    /// (it may have been done), and the sticky comment's next listing finds
+    /// it either way.
+    pub(super) fn broken(&self, url: &str, reason: &str) -> Failure {
+        let error = self.unreachable(url, reason);
+        match self.options.retry.next(self.attempt, None) {
+            Next::Retry(wait) if !self.writes => Failure::Retry { wait },
+            _ => Failure::Fail(error),
+        }
+    }
+
     pub(super) fn unreachable(&self, url: &str, reason: &str) -> Error {
         let lower = reason.to_lowercase();
         let variable = match self.forge {
@@ -296,10 +301,8 @@ where
         context.attempt += 1;
         match send(&context).await {
             Ok(answer) => return Ok(answer),
-            Err(Failure::Retry { wait, .. }) if context.attempt < context.options.attempts => {
-                tokio::time::sleep(wait).await;
-            }
-            Err(Failure::Retry { error, .. } | Failure::Fail(error)) => return Err(error),
+            Err(Failure::Retry { wait, .. }) => context.options.retry.sleep(wait).await,
+            Err(Failure::Fail(error)) => return Err(error),
         }
     }
 }
@@ -346,12 +349,6 @@ pub(super) fn next_link(header: &str) -> Option<String> {
     None
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is ignored).
-pub(super) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// `x-ratelimit-remaining: 0` → Some(wait until `x-ratelimit-reset`, when given).
 pub(super) fn parse_exhausted(
     remaining: Option<&str>,
     reset: Option<&str>,
@@ -365,15 +362,6 @@ pub(super) fn parse_exhausted(
         .map(|d| d.as_secs())
         .unwrap_or(0);
     Some(reset.map(|r| Duration::from_secs(r.saturating_sub(now) + 1)))
-}
-
-/// The innermost cause of an error, where the useful words are.
-pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut deepest = e;
-    while let Some(next) = deepest.source() {
-        deepest = next;
-    }
-    deepest.to_string()
 }
 
 #[cfg(test)]
@@ -436,11 +424,6 @@ mod tests {
 
     #[test]
     fn rate_limit_headers() {
-        assert_eq!(parse_retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
         assert_eq!(parse_exhausted(Some("1"), None), None);
         assert_eq!(parse_exhausted(Some("0"), None), Some(None));
         assert_eq!(

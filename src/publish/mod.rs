@@ -21,10 +21,12 @@ mod sticky;
 
 use std::time::Duration;
 
+pub use crate::retry::Policy;
+use crate::retry::{parse_retry_after, root_cause};
+
 use crate::model::{Report, Status};
 use http::{
-    Answer, Context, Failure, Kind, Outcome, next_link, parse_exhausted, parse_retry_after,
-    retrying, root_cause, same_origin,
+    Answer, Context, Failure, Kind, Outcome, next_link, parse_exhausted, retrying, same_origin,
 };
 
 pub use detect::{CommentMode, detect, detect_for, head_sha_from_event, pr_number_from_event};
@@ -164,22 +166,20 @@ pub enum Posted {
 pub struct Options {
     /// Every request, its answer included, must finish within this.
     pub timeout: Duration,
-    /// Requests answered 429 or 5xx are tried this many times in all.
-    pub attempts: u32,
-    /// The wait after the first failed attempt; it doubles after each.
-    pub first_backoff: Duration,
-    /// A `Retry-After` (or rate-limit reset) up to this long is waited for;
-    /// a longer one fails at once rather than stalling the pipeline.
-    pub max_wait: Duration,
+    /// How 429, 5xx and dropped reads are tried again; a `Retry-After` (or
+    /// rate-limit reset) longer than its `max_wait` fails at once rather
+    /// than stalling the pipeline.
+    pub retry: Policy,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             timeout: Duration::from_secs(30),
-            attempts: 4,
-            first_backoff: Duration::from_millis(500),
-            max_wait: Duration::from_secs(5),
+            retry: Policy {
+                first_backoff: Duration::from_millis(500),
+                ..Policy::default()
+            },
         }
     }
 }

@@ -113,11 +113,11 @@ pub(super) async fn run<T: Thread>(
             Write::Nothing => Posted::Skipped,
             Write::Create => match thread.create(body, attempt).await {
                 Ok(url) => Posted::Created { url },
-                Err(Failure::Retry { wait, .. }) if attempt < options.attempts => {
-                    tokio::time::sleep(wait).await;
+                Err(Failure::Retry { wait, .. }) => {
+                    options.retry.sleep(wait).await;
                     continue;
                 }
-                Err(Failure::Retry { error, .. } | Failure::Fail(error)) => return Err(error),
+                Err(Failure::Fail(error)) => return Err(error),
             },
         };
         for id in plan.delete {

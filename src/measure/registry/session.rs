@@ -9,17 +9,14 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Reference, RegistryOperation};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
-use sha2::{Digest as _, Sha256};
 
 use super::manifest::{self, Manifest};
 use super::target::Target;
-use super::{ATTEMPTS, Error, Registry};
+use super::{Error, Registry};
+use crate::measure::archive::layer::sha256_of;
 use crate::measure::credentials::{Credentials, Source};
+use crate::retry::{Next, is_transient, parse_retry_after, root_cause};
 
-/// The wait after the first failed attempt; it doubles after each (200, 400, 800 ms).
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// A registry's `Retry-After` is honoured up to this long.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Registries cap manifests at 4 MiB; a larger answer is not a manifest.
 const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// An image config is a few kilobytes; a long build history, some more.
@@ -140,18 +137,37 @@ impl<'a> Session<'a> {
             Some(Authorization::Basic(user, password)) => request.basic_auth(user, Some(password)),
             None => request,
         };
-        let response = request.send().await.map_err(|e| self.transport(url, &e))?;
+        let policy = &self.registry.retry;
+        let response = match request.send().await {
+            Ok(response) => response,
+            // A connection refused or reset is tried again; a timeout has
+            // waited long enough already.
+            Err(e) => {
+                if !e.is_timeout()
+                    && let Next::Retry(wait) = policy.next(attempt, None)
+                {
+                    return Ok(Attempt::Wait(wait));
+                }
+                return Err(self.transport(url, &e));
+            }
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(Attempt::Answered(response));
         }
-        let retry_after = retry_after(response.headers());
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
         let body = read_capped(response, MAX_ERROR_BYTES)
             .await
             .unwrap_or_default();
-        let transient = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-        if transient && attempt < ATTEMPTS {
-            return Ok(Attempt::Wait(backoff(attempt, retry_after)));
+        if is_transient(status.as_u16())
+            && let Next::Retry(wait) = policy.next(attempt, retry_after)
+        {
+            return Ok(Attempt::Wait(wait));
         }
         Ok(Attempt::Refused(status, body))
     }
@@ -173,7 +189,7 @@ impl<'a> Session<'a> {
                     return self.accept(selector, &url, &headers, &body);
                 }
                 Attempt::Wait(wait) => {
-                    tokio::time::sleep(wait).await;
+                    self.registry.retry.sleep(wait).await;
                     // A challenge that failed with the registry may work now.
                     if self.authorization.is_none() {
                         self.authorized = false;
@@ -197,7 +213,7 @@ impl<'a> Session<'a> {
             let http = &self.registry.blob_http;
             match self.attempt(http, &url, "*/*", attempt).await? {
                 Attempt::Answered(response) => return Ok(response),
-                Attempt::Wait(wait) => tokio::time::sleep(wait).await,
+                Attempt::Wait(wait) => self.registry.retry.sleep(wait).await,
                 Attempt::Refused(status, body) => {
                     let missing = status == StatusCode::NOT_FOUND
                         || error_codes(&body).iter().any(|c| c == "BLOB_UNKNOWN");
@@ -220,7 +236,7 @@ impl<'a> Session<'a> {
         let url = self.target.blob_url(digest);
         let response = self.blob(digest).await?;
         let body = self.body(response, &url, MAX_CONFIG_BYTES).await?;
-        let computed = sha256(&body);
+        let computed = sha256_of(&body);
         if digest.starts_with("sha256:") && computed != digest {
             return Err(self.malformed(
                 &url,
@@ -252,7 +268,7 @@ impl<'a> Session<'a> {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Fetched, Error> {
-        let computed = sha256(body);
+        let computed = sha256_of(body);
         let header = headers
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
@@ -469,61 +485,14 @@ async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Ve
     Ok(body)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is ignored).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    value.parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// The wait after failed attempt `attempt` (1-based): 200 ms doubling, or
-/// the registry's `Retry-After` when longer, up to a few seconds.
-fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
-    let doubling = FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(10));
-    match retry_after {
-        Some(asked) => doubling.max(asked.min(MAX_RETRY_AFTER)),
-        None => doubling,
-    }
-}
-
-fn sha256(body: &[u8]) -> String {
-    let hash = Sha256::digest(body);
-    let mut text = String::with_capacity(7 + 64);
-    text.push_str("sha256:");
-    for byte in hash.iter() {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
-}
-
-/// The innermost cause of an error, where the useful words are
-/// ("Connection refused (os error 111)", "invalid peer certificate: ...").
-pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut deepest = e;
-    while let Some(next) = deepest.source() {
-        deepest = next;
-    }
-    deepest.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_honours_a_short_retry_after() {
-        let ms = |n| Duration::from_millis(n);
-        assert_eq!(backoff(1, None), ms(200));
-        assert_eq!(backoff(2, None), ms(400));
-        assert_eq!(backoff(3, None), ms(800));
-        assert_eq!(backoff(1, Some(Duration::from_secs(2))), ms(2000));
-        assert_eq!(backoff(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER);
-        assert_eq!(backoff(3, Some(Duration::from_secs(0))), ms(800));
-    }
-
-    #[test]
     fn sha256_is_the_registry_digest_form() {
         assert_eq!(
-            sha256(b""),
+            sha256_of(b""),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
