@@ -14,6 +14,7 @@ use crate::config;
 use crate::config::PlatformChoice;
 use crate::explain;
 use crate::init;
+use crate::measure::archive::layer::sha256_of;
 use crate::measure::cache::Cache;
 use crate::measure::{IN_REGISTRY, Needs, Options, Sources, progress};
 use crate::model::{Metrics, Report, Status};
@@ -31,6 +32,28 @@ pub enum Exit {
     Fail = 1,
     /// Could not check: bad input, image missing, engine unreachable.
     Error = 2,
+}
+
+/// Turns any panic into one line on stderr and exit status 2: no backtrace
+/// ever reaches a user, and a bug is reported as one.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = message.lines().collect::<Vec<_>>().join(" ");
+        eprintln!(
+            "error: internal error{at}: {message} (a bug in image-budget: please report it with the command that caused it)"
+        );
+        std::process::exit(Exit::Error as i32);
+    }));
 }
 
 /// Runs a parsed command line.
@@ -82,19 +105,31 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         sources.remember(&saved.layer_facts()).await;
     }
     let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
-    let mut report = check::check(&images, &sources, &finder).await;
+    let limits = check::Limits {
+        jobs: usize::try_from(args.jobs).unwrap_or(check::JOBS),
+        timeout: args.timeout,
+    };
+    let mut report = check::check(&images, &sources, &finder, limits).await;
     for image in &report.images {
         for note in image.notes.iter().filter(|n| n.contains(IN_REGISTRY)) {
             eprintln!("budget: {}: {note}", image.name);
         }
     }
     report.commit = baseline::head_commit(&cwd, &env);
+    report.config = std::fs::read(&args.config)
+        .ok()
+        .map(|bytes| sha256_of(&bytes));
     let text = report::render(
         &report,
         args.format,
         use_color(args.format, args.output.is_some()),
     );
     write_report(&text, args.output.as_deref())?;
+    if args.output.is_some() {
+        for line in report::stderr_lines(&report) {
+            eprintln!("budget: {line}");
+        }
+    }
     // The report is out and the verdict is kept: a comment that cannot be
     // posted is a warning, never a different exit status.
     let body = comment::render(&report, &args.comment.comment_id);

@@ -12,8 +12,47 @@ use crate::judge::{self, Against};
 use crate::measure::{self, Measurement, Needs, Sources};
 use crate::model::{ImageResult, Metrics, Report, Status};
 
-/// How many images are measured at once.
-const CONCURRENCY: usize = 8;
+/// How many images are measured at once unless `--jobs` says.
+pub const JOBS: usize = 8;
+
+/// How a run is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Images measured at once.
+    pub jobs: usize,
+    /// The whole run's time (`--timeout`): an image not checked by then is
+    /// a row that says so, and the others keep their results.
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            jobs: JOBS,
+            timeout: None,
+        }
+    }
+}
+
+/// `90s`, `10m`, `1h`, `500ms`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || format!("`{text}` is not a duration: write such as 90s, 10m or 1h");
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let d = match unit.trim() {
+        "" | "s" => std::time::Duration::from_secs(n),
+        "ms" => std::time::Duration::from_millis(n),
+        "m" | "min" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(bad()),
+    };
+    if d.is_zero() {
+        return Err(bad());
+    }
+    Ok(d)
+}
 
 /// Which slice of the images this run checks: `K/N`, K from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,18 +116,50 @@ pub fn select(
         .images
         .iter()
         .filter(|i| names.is_empty() || names.contains(&i.name))
-        .enumerate()
-        .filter(|(position, _)| shard.is_none_or(|s| position % s.count == s.index - 1))
-        .map(|(_, image)| image.clone())
+        .filter(|i| shard.is_none_or(|s| s.holds(&i.name)))
+        .cloned()
         .collect())
+}
+
+impl Shard {
+    /// True when the image of this name is this shard's: by a stable hash
+    /// of the name (64-bit FNV-1a), so adding or removing an image never
+    /// moves another between shards.
+    pub fn holds(&self, name: &str) -> bool {
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        hash % self.count as u64 == (self.index - 1) as u64
+    }
 }
 
 /// Measures and judges the images, in their config order (an image checked
 /// on every platform gives a row per platform).
-pub async fn check(images: &[ImagePlan], sources: &Sources, baselines: &Finder<'_>) -> Report {
+pub async fn check(
+    images: &[ImagePlan],
+    sources: &Sources,
+    baselines: &Finder<'_>,
+    limits: Limits,
+) -> Report {
+    let deadline = limits.timeout.map(|t| tokio::time::Instant::now() + t);
     let results = stream::iter(images)
-        .map(|image| check_one(image, sources, baselines))
-        .buffered(CONCURRENCY)
+        .map(|image| async move {
+            let Some(deadline) = deadline else {
+                return check_one(image, sources, baselines).await;
+            };
+            match tokio::time::timeout_at(deadline, check_one(image, sources, baselines)).await {
+                Ok(rows) => rows,
+                Err(_) => {
+                    let mut row = empty_row(image);
+                    row.error = Some(format!(
+                        "not checked within --timeout {}: the run's time was up\n  hint: give it more time (`--timeout`), fewer images (`--shard`), or find what is slow (an engine or registry that does not answer)",
+                        limits.timeout.map_or_else(String::new, |t| format!("{t:?}"))
+                    ));
+                    vec![row]
+                }
+            }
+        })
+        .buffered(limits.jobs.max(1))
         .collect::<Vec<_>>()
         .await;
     Report::new(results.into_iter().flatten().collect())
@@ -235,15 +306,47 @@ mod tests {
     }
 
     #[test]
-    fn shards_split_the_images_without_overlap() {
-        let plan = plan(&["a", "b", "c", "d", "e"]);
-        let one = select(&plan, &[], Some("1/2".parse().unwrap())).unwrap();
-        let two = select(&plan, &[], Some("2/2".parse().unwrap())).unwrap();
-        assert_eq!(names(&one), ["a", "c", "e"]);
-        assert_eq!(names(&two), ["b", "d"]);
+    fn shards_split_the_images_without_overlap_and_never_move_an_image() {
+        let many: Vec<String> = (0..200).map(|i| format!("image-{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let first = plan(&refs);
+        let shards: Vec<Vec<ImagePlan>> = (1..=4)
+            .map(|k| select(&first, &[], Some(format!("{k}/4").parse().unwrap())).unwrap())
+            .collect();
+        let total: usize = shards.iter().map(Vec::len).sum();
+        assert_eq!(total, 200, "every image in exactly one shard");
+        for shard in &shards {
+            assert!(shard.len() > 25, "a fair split: {}", shard.len());
+        }
+        // Adding an image (at the front, too) moves none of the others.
+        let mut more = vec!["new-image"];
+        more.extend(&refs);
+        let second = plan(&more);
+        for (k, before) in shards.iter().enumerate() {
+            let after =
+                select(&second, &[], Some(format!("{}/4", k + 1).parse().unwrap())).unwrap();
+            let after: Vec<&str> = names(&after)
+                .into_iter()
+                .filter(|n| *n != "new-image")
+                .collect();
+            assert_eq!(after, names(before));
+        }
         assert!("0/2".parse::<Shard>().is_err());
         assert!("3/2".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn durations_parse_in_their_units_and_nonsense_is_refused() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "0s", "s", "1.5m", "10 days", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

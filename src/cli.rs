@@ -140,9 +140,19 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_fail: bool,
 
-    /// Check only slice K of N of the images (for CI matrices), such as 2/8
+    /// Check only slice K of N of the images (for CI matrices), such as 2/8;
+    /// an image's shard follows from its name alone
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+
+    /// How many images are measured at once
+    #[arg(long, value_name = "N", default_value_t = crate::check::JOBS as u64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
+
+    /// Stop measuring after this long (such as 90s, 10m, 1h): the images not
+    /// checked by then are reported as not checked, the others keep their results
+    #[arg(long, value_name = "DURATION", value_parser = crate::check::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 
     #[command(flatten)]
     pub comment: CommentArgs,

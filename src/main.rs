@@ -5,6 +5,7 @@ use image_budget::app::{self, Exit};
 use image_budget::cli::Cli;
 
 fn main() -> ExitCode {
+    app::install_panic_hook();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -328,6 +328,10 @@ pub struct Report {
     /// The commit the report was made at, when known (CI's variables or git).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The config the report was made from: `sha256:` of the file's bytes.
+    /// Shards of one run share it; `merge` refuses reports that do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     pub images: Vec<ImageResult>,
 }
 
@@ -340,6 +344,7 @@ impl Report {
             schema: SCHEMA.to_string(),
             passed,
             commit: None,
+            config: None,
             images,
         }
     }

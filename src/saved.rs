@@ -35,6 +35,15 @@ pub enum Error {
         second: String,
         second_commit: String,
     },
+    #[error(
+        "`{first}` and `{second}` were made from different configs ({first_config} and {second_config})\n  hint: merge the shards of one run only: every shard must check the same budgets.toml"
+    )]
+    OtherConfig {
+        first: String,
+        first_config: String,
+        second: String,
+        second_config: String,
+    },
 }
 
 /// Reads a saved report, checking its schema.
@@ -75,7 +84,21 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     let mut images = Vec::new();
     // The commit of the run, which every shard must share.
     let mut commit: Option<(String, String)> = None;
+    // And the config.
+    let mut config: Option<(String, String)> = None;
     for (path, report) in reports {
+        match (&config, &report.config) {
+            (Some((first, at)), Some(this)) if at != this => {
+                return Err(Error::OtherConfig {
+                    first: first.clone(),
+                    first_config: short(at),
+                    second: path,
+                    second_config: short(this),
+                });
+            }
+            (None, Some(this)) => config = Some((path.clone(), this.clone())),
+            _ => {}
+        }
         match (&commit, report.commit) {
             (Some((first, at)), Some(this)) if *at != this => {
                 return Err(Error::OtherRun {
@@ -108,7 +131,13 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     }
     let mut merged = Report::new(images);
     merged.commit = commit.map(|(_, c)| c);
+    merged.config = config.map(|(_, c)| c);
     Ok(merged)
+}
+
+/// A config digest as people compare them: `sha256:` and 12 hex digits.
+fn short(digest: &str) -> String {
+    digest.chars().take(19).collect()
 }
 
 #[cfg(test)]
@@ -199,6 +228,32 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "`a.json` was made at commit c1, but `b.json` at c2\n  hint: merge the shards of one run only"
+        );
+    }
+
+    #[test]
+    fn shards_of_other_configs_are_refused_and_the_config_is_kept() {
+        let from = |config: &str, name: &str| {
+            let mut r = report(&[(name, Status::Pass)]);
+            r.config = Some(config.to_string());
+            r
+        };
+        let one = format!("sha256:{}", "a".repeat(64));
+        let two = format!("sha256:{}", "b".repeat(64));
+        let merged = merge(vec![
+            ("a.json".into(), from(&one, "api")),
+            ("b.json".into(), from(&one, "web")),
+        ])
+        .unwrap();
+        assert_eq!(merged.config.as_deref(), Some(one.as_str()));
+        let err = merge(vec![
+            ("a.json".into(), from(&one, "api")),
+            ("b.json".into(), from(&two, "web")),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`a.json` and `b.json` were made from different configs (sha256:aaaaaaaaaaaa and sha256:bbbbbbbbbbbb)\n  hint: merge the shards of one run only: every shard must check the same budgets.toml"
         );
     }
 

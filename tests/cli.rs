@@ -176,3 +176,136 @@ fn the_embedded_example_layout_needs_no_engine() {
         .sum();
     assert_eq!(bloated["compressed"], blobs);
 }
+
+/// Run in a child process of this test binary: installs the hook and panics.
+#[test]
+fn a_panic_is_one_line_and_exit_2() {
+    if std::env::var_os("IMAGE_BUDGET_PANIC_CHILD").is_some() {
+        image_budget::app::install_panic_hook();
+        // A panic on another thread, as on one of tokio's workers.
+        let _ = std::thread::spawn(|| panic!("something impossible\nhappened")).join();
+        unreachable!("the hook exits");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "a_panic_is_one_line_and_exit_2", "--nocapture"])
+        .env("IMAGE_BUDGET_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(ours.len(), 1, "{err}");
+    assert!(ours[0].contains("internal error at tests/cli.rs:"), "{err}");
+    assert!(ours[0].contains("something impossible happened"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(!err.contains("panicked at"), "{err}");
+}
+
+/// An engine that takes connections and never answers.
+fn silent_engine(dir: &std::path::Path) -> String {
+    let path = dir.join("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("unix://{}", path.display())
+}
+
+#[test]
+fn a_timeout_reports_the_images_not_checked_and_keeps_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = repo_root().join("examples/oci");
+    std::fs::write(
+        dir.path().join("budgets.toml"),
+        format!(
+            "[images.stuck]\nref = \"docker-daemon:acme/stuck:1\"\nmax-size = \"1GB\"\n\n\
+             [images.slim]\nref = \"oci:{}:slim\"\nmax-size = \"15MB\"\n",
+            layout.display()
+        ),
+    )
+    .unwrap();
+    let host = silent_engine(dir.path());
+    let out = budget_env(
+        dir.path(),
+        &[
+            "check",
+            "--timeout",
+            "1s",
+            "--jobs",
+            "2",
+            "--format",
+            "json",
+            "--output",
+            "r.json",
+        ],
+        &[("DOCKER_HOST", host.as_str())],
+    );
+    assert_exit(&out, 2);
+    let report = read_json(&dir.path().join("r.json"));
+    let stuck = row(&report, "stuck");
+    assert_eq!(stuck["status"], "error");
+    assert!(
+        stuck["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not checked within --timeout 1s"),
+        "{stuck}"
+    );
+    let slim = row(&report, "slim");
+    assert_eq!(
+        (&slim["status"], &slim["size"]),
+        (&"pass".into(), &2_000_500.into())
+    );
+    // With --output, stderr still tells the verdict and the image not checked.
+    let err = stderr(&out);
+    assert!(
+        err.contains("budget: ERROR: 1 of 2 images could not be checked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("budget: error stuck: not checked within --timeout 1s"),
+        "{err}"
+    );
+    let out = budget(dir.path(), &["check", "--timeout", "soon"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("is not a duration"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn with_output_stderr_still_says_the_verdict_and_each_failing_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("report.json");
+    let out = budget_env(
+        &repo_root(),
+        &[
+            "check",
+            "-c",
+            "examples/budgets-oci.toml",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_exit(&out, 1);
+    assert_eq!(stdout(&out), "", "the report went to the file");
+    let err = stderr(&out);
+    assert!(
+        err.contains("budget: FAIL: 1 of 2 images over budget"),
+        "{err}"
+    );
+    assert!(
+        err.contains("budget: fail bloated: size 47.0 MB is over the max-size budget"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("slim:"),
+        "a passing image has no line:\n{err}"
+    );
+}

@@ -78,6 +78,53 @@ pub fn verdict(report: &Report) -> String {
     parts.join("; ")
 }
 
+/// The verdict with its word: `FAIL: 1 of 2 images over budget`.
+pub fn headline(report: &Report) -> String {
+    let head = match report.worst() {
+        Status::Pass | Status::Warn => "PASS",
+        Status::Fail => "FAIL",
+        Status::Error => "ERROR",
+    };
+    format!("{head}: {}", verdict(report))
+}
+
+/// What a person at the terminal must still see when the report goes to a
+/// file: the headline, and one line per image over budget or not checked
+/// (its first failing finding, or the first line of its error).
+pub fn stderr_lines(report: &Report) -> Vec<String> {
+    let mut lines = vec![headline(report)];
+    for image in &report.images {
+        let label = name_cell(report, image);
+        match image.status {
+            Status::Fail => {
+                let why = image
+                    .findings
+                    .iter()
+                    .find(|f| f.severity == Severity::Fail)
+                    .map_or("over budget", |f| f.message.as_str());
+                lines.push(format!("fail {label}: {why}"));
+            }
+            Status::Error => {
+                let why = image
+                    .error
+                    .as_deref()
+                    .or_else(|| {
+                        image
+                            .findings
+                            .iter()
+                            .find(|f| f.severity == Severity::Error)
+                            .map(|f| f.message.as_str())
+                    })
+                    .and_then(|e| e.lines().next())
+                    .unwrap_or("could not be checked");
+                lines.push(format!("error {label}: {why}"));
+            }
+            Status::Pass | Status::Warn => {}
+        }
+    }
+    lines
+}
+
 /// How many of an over-budget image's largest layers are shown.
 const LAYERS_SHOWN: usize = 3;
 

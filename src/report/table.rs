@@ -6,7 +6,7 @@ use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table, presets
 
 use super::{
     budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
-    shows_compressed, shows_wasted, size_cell, verdict, wasted_cell,
+    shows_compressed, shows_wasted, size_cell, wasted_cell,
 };
 use crate::model::{Report, Severity, Status};
 
@@ -106,12 +106,7 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "note {}: {note}", image.name);
         }
     }
-    let head = match report.worst() {
-        Status::Pass | Status::Warn => "PASS",
-        Status::Fail => "FAIL",
-        Status::Error => "ERROR",
-    };
-    let _ = writeln!(out, "{head}: {}", verdict(report));
+    let _ = writeln!(out, "{}", super::headline(report));
     out
 }
 
