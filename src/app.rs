@@ -1,6 +1,8 @@
 //! The commands: read inputs, run, write the report, choose the exit status.
 //! The only module (with main.rs) that prints.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -86,9 +88,20 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     let env = |name: &str| std::env::var(name).ok();
     let cwd =
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let saved = match &args.baseline {
-        Some(template) => load_baseline_report(&template.to_string_lossy(), &cwd, &env)?,
-        None => None,
+    // A baseline report that cannot be read fails every image's baseline,
+    // never the run: the images' own budgets are still judged.
+    let (saved, unreadable) = match &args.baseline {
+        Some(template) => match load_baseline_report(&template.to_string_lossy(), &cwd, &env) {
+            Ok(saved) => (saved, None),
+            Err(reason) => {
+                eprintln!("warning: {reason}");
+                (
+                    None,
+                    Some(format!("the baseline report could not be read: {reason}")),
+                )
+            }
+        },
+        None => (None, None),
     };
     eprintln!(
         "budget: checking {} image{} from {}",
@@ -104,7 +117,10 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     if let Some(saved) = &saved {
         sources.remember(&saved.layer_facts()).await;
     }
-    let finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
+    let mut finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
+    if let Some(reason) = unreadable {
+        finder = finder.unreadable(reason);
+    }
     let limits = check::Limits {
         jobs: usize::try_from(args.jobs).unwrap_or(check::JOBS),
         timeout: args.timeout,

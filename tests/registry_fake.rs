@@ -694,3 +694,154 @@ async fn a_registry_that_is_not_there_is_unreachable() {
     );
     assert!(text.to_lowercase().contains("connection refused"), "{text}");
 }
+
+/// Every header value of every request a server received.
+async fn header_values(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_registry_credential_never_follows_a_redirect_to_another_host() {
+    // The registry sends its config blob from storage elsewhere, as registries
+    // backed by S3 or a CDN do: the credentials stay with the registry.
+    let registry_server = MockServer::start().await;
+    let storage = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", r#"Basic realm="registry""#),
+        )
+        .mount(&registry_server)
+        .await;
+    let manifest = image(OCI_MANIFEST, &[7]);
+    let config_blob = config(1);
+    Mock::given(method("GET"))
+        .and(path("/v2/team/app/manifests/v1"))
+        .respond_with(serve(&manifest))
+        .mount(&registry_server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/team/app/blobs/{}", config_blob.digest)))
+        .respond_with(ResponseTemplate::new(307).insert_header(
+            "location",
+            format!("{}/storage/{}", storage.uri(), config_blob.digest).as_str(),
+        ))
+        .mount(&registry_server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(config_blob.body.clone(), config_blob.media_type),
+        )
+        .mount(&storage)
+        .await;
+
+    let (registry, config_dir) = client(Duration::from_secs(10));
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci-bot:s3cret-registry-pw");
+    std::fs::write(
+        config_dir.path().join("config.json"),
+        json!({"auths": {host(&registry_server): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let measured = registry
+        .measure(
+            &format!("{}/team/app:v1", host(&registry_server)),
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        measured[0].platform.as_deref(),
+        Some("linux/amd64"),
+        "the config was read"
+    );
+
+    let to_registry = header_values(&registry_server).await;
+    assert!(
+        to_registry
+            .iter()
+            .any(|h| h.starts_with("authorization: Basic")),
+        "the registry got the credentials: {to_registry:#?}"
+    );
+    let to_storage = header_values(&storage).await;
+    assert!(!to_storage.is_empty(), "the redirect was followed");
+    assert!(
+        to_storage
+            .iter()
+            .all(|h| !h.starts_with("authorization") && !h.contains(&auth)),
+        "a credential reached another host: {to_storage:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_forge_token_ever_reaches_a_registry() {
+    let server = open_registry().await;
+    let manifest = image(OCI_MANIFEST, &[3]);
+    Mock::given(method("GET"))
+        .and(path("/v2/team/app/manifests/v1"))
+        .respond_with(serve(&manifest))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("budgets.toml"),
+        format!(
+            "[images.app]\nref = \"docker://{}/team/app:v1\"\nmax-compressed = \"1MB\"\n",
+            host(&server)
+        ),
+    )
+    .unwrap();
+    let secrets = [
+        ("GITHUB_TOKEN", "ghp_forgeTokenThatMustStayHome0001"),
+        ("GITLAB_TOKEN", "glpat-forgeTokenThatMustStayHome02"),
+        ("CI_JOB_TOKEN", "job-token-that-must-stay-home-0003"),
+        ("GH_TOKEN", "gho_forgeTokenThatMustStayHome0004"),
+    ];
+    let docker_config = dir.path().join("docker");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_budget"));
+        cmd.current_dir(&dir_path)
+            .args(["check", "--format", "json", "--comment", "off"])
+            .env("DOCKER_CONFIG", &docker_config)
+            .env("IMAGE_BUDGET_CACHE", dir_path.join("cache"));
+        for (name, value) in secrets {
+            cmd.env(name, value);
+        }
+        cmd.output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent = header_values(&server).await;
+    assert!(!sent.is_empty());
+    for (name, value) in secrets {
+        assert!(
+            sent.iter().all(|h| !h.contains(value)),
+            "{name} reached the registry: {sent:#?}"
+        );
+    }
+    assert!(
+        sent.iter().all(|h| !h.starts_with("authorization")),
+        "an anonymous registry got credentials: {sent:#?}"
+    );
+}

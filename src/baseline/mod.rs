@@ -81,6 +81,9 @@ pub struct Finder<'a> {
     dir: PathBuf,
     env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     ancestry: OnceCell<Result<Ancestry, GitError>>,
+    /// Why `--baseline FILE` could not be read: every image's baseline fails
+    /// so (its absolute budgets are still judged).
+    unreadable: Option<String>,
 }
 
 impl<'a> Finder<'a> {
@@ -96,7 +99,14 @@ impl<'a> Finder<'a> {
             dir: dir.to_path_buf(),
             env,
             ancestry: OnceCell::new(),
+            unreadable: None,
         }
+    }
+
+    /// A finder for a run whose baseline report could not be read.
+    pub fn unreadable(mut self, reason: String) -> Finder<'a> {
+        self.unreadable = Some(reason);
+        self
     }
 
     async fn ancestry(&self) -> &Result<Ancestry, GitError> {
@@ -108,6 +118,9 @@ impl<'a> Finder<'a> {
     /// The baseline for one row of an image (`platform` is the row's, for
     /// `platform = "all"`).
     pub async fn find(&self, image: &ImagePlan, platform: Option<&str>) -> Result<Found, String> {
+        if let Some(reason) = &self.unreadable {
+            return Err(reason.clone());
+        }
         if let Some(report) = self.report {
             return Ok(match report.get(&image.name, platform) {
                 Some(b) => Found::Yes(b),
