@@ -4,8 +4,6 @@
 //! (the engine) → `judge` (pure verdicts) → `report` (pure renderers) → the
 //! exit status, chosen in `app`.
 
-#![warn(clippy::print_stdout)]
-
 pub mod analysis;
 pub mod app;
 pub mod baseline;

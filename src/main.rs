@@ -1,3 +1,7 @@
+//! `budget`: parse the arguments, run, exit with the status.
+
+#![allow(clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -115,7 +115,10 @@ impl Sleeper {
     pub async fn sleep(&self, wait: Duration) {
         match &self.record {
             Some(record) => {
-                record.lock().unwrap_or_else(|e| e.into_inner()).push(wait);
+                record
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(wait);
                 tokio::task::yield_now().await;
             }
             None => tokio::time::sleep(wait).await,

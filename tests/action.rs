@@ -1091,5 +1091,5 @@ fn the_release_workflow_builds_what_the_action_downloads() {
     for target in targets {
         assert!(script.contains(&format!("target={target}")), "{target}");
     }
-    assert!(script.contains(r#"$url.sha256"#));
+    assert!(script.contains(r"$url.sha256"));
 }

@@ -66,6 +66,7 @@ fn setup() {
         std::fs::rename(&staged, config.join("config.json")).unwrap();
         // SAFETY: runs once, first thing in every test of this binary, while
         // no other thread of this process reads the environment.
+        #[allow(unsafe_code)]
         unsafe {
             std::env::set_var("PATH", joined);
             std::env::set_var("DOCKER_CONFIG", config);

@@ -40,7 +40,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-const WORKFLOW: &str = r#"name: image-budget
+const WORKFLOW: &str = r"name: image-budget
 on: [push, pull_request]
 jobs:
   budget:
@@ -52,7 +52,7 @@ jobs:
       - uses: ./
         if: always()
         with: { config: workers.toml, comment-id: workers }
-"#;
+";
 
 /// A repository holding the action (this checkout's), two configs over the
 /// embedded OCI layout, and the workflow; its origin is acme/api.
@@ -222,7 +222,7 @@ async fn a_pull_request_in_a_real_runner_gets_mains_baseline_and_one_comment_per
 #[path = "fakes/gitlab.rs"]
 mod gitlab_fake;
 
-const GITLAB_CI: &str = r#"include:
+const GITLAB_CI: &str = r"include:
   - local: image-budget.gitlab-ci.yml
     inputs: { config: budgets.toml }
 image-budget:
@@ -232,7 +232,7 @@ workers:
   variables:
     IMAGE_BUDGET_CONFIG: workers.toml
     IMAGE_BUDGET_ARGS: --comment-id workers
-"#;
+";
 
 fn gitlab_ci_local(dir: &Path, variables: &[(&str, String)]) -> Output {
     let mut cmd = Command::new("gitlab-ci-local");

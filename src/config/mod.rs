@@ -246,7 +246,7 @@ impl Walker<'_> {
         let mut defaults = Settings::default();
         let mut images_table = None;
         let mut insecure = Vec::new();
-        for (key, value) in document.iter() {
+        for (key, value) in &document {
             match key.get_ref().as_ref() {
                 "registries" => insecure = self.registries(value),
                 "defaults" => match value.get_ref() {
@@ -281,7 +281,7 @@ impl Walker<'_> {
             );
         }
         let mut plans = Vec::new();
-        for (key, value) in images.iter() {
+        for (key, value) in images {
             let name = key.get_ref().to_string();
             let DeValue::Table(table) = value.get_ref() else {
                 self.problem(
@@ -341,7 +341,7 @@ impl Walker<'_> {
             return Vec::new();
         };
         let mut insecure = Vec::new();
-        for (key, value) in table.iter() {
+        for (key, value) in table {
             if key.get_ref() != "insecure" {
                 self.unknown_key(
                     key.span().start,
@@ -358,7 +358,7 @@ impl Walker<'_> {
                 );
                 continue;
             };
-            for item in items.iter() {
+            for item in items {
                 let at = item.span().start;
                 match item.get_ref() {
                     DeValue::String(host) if valid_host(host) => insecure.push(host.to_string()),
@@ -427,7 +427,7 @@ impl Walker<'_> {
 
     fn settings(&mut self, table: &DeTable<'_>, context: &str, is_image: bool) -> Settings {
         let mut s = Settings::default();
-        for entry in table.iter() {
+        for entry in table {
             self.setting(&mut s, entry, context, is_image);
         }
         s

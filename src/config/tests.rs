@@ -15,7 +15,10 @@ fn plan(text: &str) -> Plan {
 fn problems(text: &str) -> Vec<String> {
     match parse(Path::new("budgets.toml"), text, &env) {
         Ok(plan) => panic!("expected problems, got {plan:?}"),
-        Err(Error::Invalid(problems)) => problems.iter().map(|p| p.to_string()).collect(),
+        Err(Error::Invalid(problems)) => problems
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         Err(other) => panic!("unexpected error {other}"),
     }
 }

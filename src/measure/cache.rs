@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(cache.layer(&f.blob), Some(f));
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");

@@ -10,7 +10,7 @@
 //! seen, retried and reported as it is.
 
 mod layers;
-mod manifest;
+pub mod manifest;
 mod session;
 mod target;
 

@@ -383,7 +383,7 @@ mod tests {
             Some("https://gl/api/v4/projects/1/merge_requests/2/notes?page=3&per_page=100")
         );
         assert_eq!(
-            next_link(r#"<https://x/a>; rel=next"#).as_deref(),
+            next_link(r"<https://x/a>; rel=next").as_deref(),
             Some("https://x/a")
         );
         assert_eq!(next_link(""), None);

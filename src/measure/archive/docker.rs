@@ -212,7 +212,7 @@ mod tests {
     fn item(tags: &[&str]) -> Item {
         Item {
             config: "c.json".into(),
-            repo_tags: Some(tags.iter().map(|t| t.to_string()).collect()),
+            repo_tags: Some(tags.iter().map(std::string::ToString::to_string).collect()),
             layers: Some(vec![]),
         }
     }

@@ -203,7 +203,7 @@ fn is_whiteout(path: &[u8]) -> bool {
 
 /// What reading one layer blob told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LayerStats {
+pub struct LayerStats {
     /// `sha256:<hex>` of the uncompressed tar: the diff ID.
     pub diff_id: String,
     /// The engine's count, see [`layer_size`].
@@ -222,11 +222,7 @@ pub(crate) struct LayerStats {
 }
 
 /// Reads a layer blob (plain, gzip or zstd tar) once, to its end.
-pub(crate) fn layer_stats<R: Read>(
-    blob: R,
-    estimate: bool,
-    list: bool,
-) -> Result<LayerStats, LayerError> {
+pub fn layer_stats<R: Read>(blob: R, estimate: bool, list: bool) -> Result<LayerStats, LayerError> {
     let mut blob = Counting {
         inner: blob,
         count: 0,
@@ -301,7 +297,7 @@ pub(crate) fn decompress<'a, R: Read + 'a>(
 pub(crate) fn hex_digest(hasher: Sha256) -> String {
     let mut text = String::with_capacity(71);
     text.push_str("sha256:");
-    for byte in hasher.finalize().iter() {
+    for byte in &hasher.finalize() {
         text.push_str(&format!("{byte:02x}"));
     }
     text
