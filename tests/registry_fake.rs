@@ -845,3 +845,85 @@ async fn no_forge_token_ever_reaches_a_registry() {
         "an anonymous registry got credentials: {sent:#?}"
     );
 }
+
+#[tokio::test]
+async fn one_token_serves_every_image_of_a_repository_and_an_expired_one_is_renewed() {
+    let server = MockServer::start().await;
+    serve_configs(&server).await;
+    let realm = format!("{}/token", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "WWW-Authenticate",
+            format!(r#"Bearer realm="{realm}",service="fake-registry""#).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "tok-1"})))
+        .mount(&server)
+        .await;
+    let manifest = image(OCI_MANIFEST, &[5]);
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v2/acme/api/manifests/t[0-9]+$",
+        ))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(serve(&manifest))
+        .mount(&server)
+        .await;
+    let (registry, _config) = client(Duration::from_secs(10));
+    for tag in 1..=10 {
+        let measured = registry
+            .measure(&format!("{}/acme/api:t{tag}", host(&server)), None, false)
+            .await
+            .unwrap();
+        assert_eq!(measured[0].metrics.compressed, Some(5));
+    }
+    assert_eq!(
+        requests_to(&server, "/token").await,
+        1,
+        "one token for ten images"
+    );
+    assert_eq!(requests_to(&server, "/v2/").await, 1, "one challenge");
+
+    // The registry stops taking tok-1 (it expired): a new token, once.
+    server.reset().await;
+    serve_configs(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "WWW-Authenticate",
+            format!(r#"Bearer realm="{realm}",service="fake-registry""#).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "tok-2"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v2/acme/api/manifests/t[0-9]+$",
+        ))
+        .and(header("authorization", "Bearer tok-2"))
+        .respond_with(serve(&manifest))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v2/acme/api/manifests/t[0-9]+$",
+        ))
+        .respond_with(ResponseTemplate::new(401))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    let measured = registry
+        .measure(&format!("{}/acme/api:t11", host(&server)), None, false)
+        .await
+        .unwrap();
+    assert_eq!(measured[0].metrics.compressed, Some(5));
+    assert_eq!(requests_to(&server, "/token").await, 1);
+}

@@ -180,6 +180,10 @@ const LAYER_STREAMS: usize = 4;
 /// layer another image is counting waits for that count.
 type InFlight = Arc<Mutex<HashMap<String, Arc<tokio::sync::OnceCell<LayerFacts>>>>>;
 
+/// The authorization of each registry and repository so far (None: the
+/// registry wants none), shared by the run's sessions.
+type Authorizations = Arc<Mutex<HashMap<String, Option<session::Authorization>>>>;
+
 /// A client for measuring images in registries; cheap to clone and share.
 #[derive(Clone)]
 pub struct Registry {
@@ -188,6 +192,7 @@ pub struct Registry {
     blob_http: reqwest::Client,
     cache: Cache,
     in_flight: InFlight,
+    authorizations: Authorizations,
     streams: Arc<tokio::sync::Semaphore>,
     oci_plain: OciClient,
     oci_tls: OciClient,
@@ -231,6 +236,7 @@ impl Registry {
             blob_http,
             cache: options.cache,
             in_flight: InFlight::default(),
+            authorizations: Authorizations::default(),
             streams: Arc::new(tokio::sync::Semaphore::new(LAYER_STREAMS)),
             oci_plain: oci(ClientProtocol::Http)?,
             oci_tls: oci(ClientProtocol::Https)?,
@@ -239,6 +245,29 @@ impl Registry {
             retry: options.retry,
             docker_config: None,
         })
+    }
+
+    /// The authorization another session got for `scope` this run.
+    fn authorization(&self, scope: &str) -> Option<Option<session::Authorization>> {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(scope)
+            .cloned()
+    }
+
+    fn keep_authorization(&self, scope: &str, authorization: Option<session::Authorization>) {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(scope.to_string(), authorization);
+    }
+
+    fn forget_authorization(&self, scope: &str) {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(scope);
     }
 
     /// Reads credentials from `dir/config.json` instead of `$DOCKER_CONFIG`

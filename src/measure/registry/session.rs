@@ -24,7 +24,8 @@ const MAX_CONFIG_BYTES: usize = 16 * 1024 * 1024;
 /// How much of an error body is read to explain an error.
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 
-enum Authorization {
+#[derive(Clone)]
+pub(super) enum Authorization {
     Bearer(String),
     Basic(String, String),
 }
@@ -49,6 +50,9 @@ pub(super) struct Session<'a> {
     credentials: Credentials,
     authorization: Option<Authorization>,
     authorized: bool,
+    /// The authorization was another session's, for the same repository:
+    /// a 401 means it expired, and a new one is asked for once.
+    from_cache: bool,
 }
 
 impl<'a> Session<'a> {
@@ -63,11 +67,22 @@ impl<'a> Session<'a> {
             credentials,
             authorization: None,
             authorized: false,
+            from_cache: false,
         }
     }
 
     pub(super) fn target(&self) -> &Target {
         self.target
+    }
+
+    /// What an authorization is shared for: the repository, and the
+    /// credentials it was got with (by hash: never the secret itself).
+    fn scope(&self) -> String {
+        let who = self.credentials.username_password().map_or_else(
+            || "anonymous".to_string(),
+            |(user, password)| sha256_of(format!("{user}\n{password}").as_bytes()),
+        );
+        format!("{} {who}", self.target.scope())
     }
 
     /// The challenge on `/v2/`, then a bearer token (oci-client), or basic
@@ -179,7 +194,20 @@ impl<'a> Session<'a> {
         loop {
             attempt += 1;
             if !self.authorized {
-                self.authorize().await?;
+                let scope = self.scope();
+                match self.registry.authorization(&scope) {
+                    // One token per registry and repository for the run.
+                    Some(cached) => {
+                        self.authorization = cached;
+                        self.authorized = true;
+                        self.from_cache = true;
+                    }
+                    None => {
+                        self.authorize().await?;
+                        self.registry
+                            .keep_authorization(&scope, self.authorization.clone());
+                    }
+                }
             }
             let http = &self.registry.http;
             match self.attempt(http, &url, manifest::ACCEPT, attempt).await? {
@@ -194,6 +222,12 @@ impl<'a> Session<'a> {
                     if self.authorization.is_none() {
                         self.authorized = false;
                     }
+                }
+                Attempt::Refused(StatusCode::UNAUTHORIZED, _) if self.from_cache => {
+                    // The shared token expired: a new one, once.
+                    self.registry.forget_authorization(&self.scope());
+                    self.authorized = false;
+                    self.from_cache = false;
                 }
                 Attempt::Refused(status, body) => {
                     return Err(self.refused(status, &body, attempt));

@@ -76,6 +76,11 @@ impl Target {
         })
     }
 
+    /// What one authorization is good for: a repository of a registry.
+    pub(super) fn scope(&self) -> String {
+        format!("{}://{}/{}", self.scheme, self.host, self.repository)
+    }
+
     pub(super) fn manifest_url(&self, selector: &str) -> String {
         format!(
             "{}://{}/v2/{}/manifests/{selector}",
