@@ -161,6 +161,46 @@ async fn a_read_only_token_only_warns_and_keeps_the_verdict() {
 }
 
 #[tokio::test]
+async fn github_refusing_an_over_long_comment_is_one_warning_and_keeps_the_verdict() {
+    let (server, fake) = github_fake::Fake::start("").await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(422).set_body_json(github_fake::fixture("error_422.json")),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let env = github_env(dir.path(), &server.uri(), summary.to_str().unwrap());
+    config(dir.path(), "15MB");
+    let out = run(
+        dir.path(),
+        &["check", "--format", "json", "--output", "report.json"],
+        &env,
+    );
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert_eq!(err.matches("warning:").count(), 1, "one warning: {err}");
+    assert!(err.contains("422"), "{err}");
+    assert!(
+        err.contains("budget: FAIL: 1 of 2 images over budget"),
+        "{err}"
+    );
+    assert!(fake.bodies().is_empty());
+    // The report and the job summary are whole.
+    let report = read_json(&dir.path().join("report.json"));
+    assert_eq!(row(&report, "bloated")["status"], "fail");
+    assert_eq!(row(&report, "slim")["status"], "pass");
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("1 of 2 images over budget")
+    );
+    assert_no_token(&out, github_fake::TOKEN);
+}
+
+#[tokio::test]
 async fn a_local_run_never_posts_and_off_means_off() {
     let (server, fake) = github_fake::Fake::start("").await;
     let dir = tempfile::tempdir().unwrap();
