@@ -131,6 +131,23 @@ impl Cache {
     }
 }
 
+impl Cache {
+    /// The API version (`1.41`) the engine at `address` served last time:
+    /// with it, a run needs no version handshake.
+    pub fn engine_version(&self, address: &str) -> Option<(usize, usize)> {
+        let path = self.path("engines", &sha256_of(address.as_bytes()), "")?;
+        let text = std::fs::read_to_string(path).ok()?;
+        let (major, minor) = text.trim().split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    }
+
+    pub fn put_engine_version(&self, address: &str, (major, minor): (usize, usize)) {
+        if let Some(path) = self.path("engines", &sha256_of(address.as_bytes()), "") {
+            write_atomically(&path, format!("{major}.{minor}\n").as_bytes());
+        }
+    }
+}
+
 /// Writes a temporary file beside `path` and renames it into place; any
 /// failure leaves the cache as it was.
 fn write_atomically(path: &Path, bytes: &[u8]) {

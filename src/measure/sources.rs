@@ -37,7 +37,9 @@ impl Sources {
     }
 
     async fn engine(&self) -> &Engine {
-        self.engine.get_or_init(Engine::connect).await
+        self.engine
+            .get_or_init(|| Engine::connect_remembering(self.options.cache.clone()))
+            .await
     }
 
     async fn registry(&self) -> Result<&Registry, registry::Error> {
