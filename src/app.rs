@@ -117,6 +117,7 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
     if let Some(saved) = &saved {
         sources.remember(&saved.layer_facts()).await;
     }
+    let baseline_unreadable = unreadable.is_some();
     let mut finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
     if let Some(reason) = unreadable {
         finder = finder.unreadable(reason);
@@ -160,6 +161,11 @@ async fn run_check(args: CheckArgs) -> Result<Exit, String> {
         }
     } else if let Err(warning) = post(&body, &report, &args.comment, None, None).await {
         eprintln!("warning: {warning}");
+    }
+    // A --baseline file that could not be read is bad input: every image is
+    // still judged and reported, and the run says so with its status.
+    if baseline_unreadable {
+        return Ok(Exit::Error);
     }
     Ok(exit_for(&report, args.no_fail))
 }

@@ -110,6 +110,16 @@ pub fn tag(name: &str) -> String {
     format!("image-budget-test/{name}-{}:t", std::process::id())
 }
 
+/// A content seed of this image's own: the legacy builder shares a cached
+/// `COPY` layer between builds of identical files, and a concurrent test that
+/// removes its image would take the layer from under another test's build.
+fn seed_of(name: &str, index: usize, len: usize) -> u64 {
+    name.bytes()
+        .fold((index as u64) << 32 ^ len as u64, |h, b| {
+            h.wrapping_mul(0x0000_0100_0000_01b3) ^ u64::from(b)
+        })
+}
+
 /// Builds `FROM scratch` with one `COPY` layer per file (name, exact size),
 /// plus an `ENV` step that makes no layer.
 pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
@@ -117,7 +127,7 @@ pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
     let tag = tag(name);
     let mut dockerfile = String::from("FROM scratch\n");
     for (i, (file, len)) in files.iter().enumerate() {
-        std::fs::write(dir.path().join(file), content(*len, i as u64 + *len as u64)).unwrap();
+        std::fs::write(dir.path().join(file), content(*len, seed_of(name, i, *len))).unwrap();
         dockerfile.push_str(&format!("COPY {file} /{file}\n"));
         if i == 0 {
             // The tag in the config makes the image ID this test's own: a test
@@ -131,14 +141,14 @@ pub fn build(name: &str, files: &[(&str, usize)]) -> Image {
 }
 
 /// Builds a Dockerfile of the caller's in a context holding `files` (name,
-/// exact size, content seeded by its index), for images `build` cannot
+/// exact size, content seeded by the name and its index), for images `build` cannot
 /// shape (a layer repeated, directories).
 pub fn build_dockerfile(name: &str, files: &[(&str, usize)], dockerfile: &str) -> Image {
     let dir = tempfile::tempdir().unwrap();
     for (i, (file, len)) in files.iter().enumerate() {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content(*len, 100 + i as u64)).unwrap();
+        std::fs::write(path, content(*len, seed_of(name, i + 100, *len))).unwrap();
     }
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
     let tag = tag(name);
