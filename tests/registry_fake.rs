@@ -151,6 +151,19 @@ async fn open_registry() -> MockServer {
     server
 }
 
+/// `/v2/` answers 401 with a bearer challenge naming `/token` of `server`.
+async fn bearer_challenge(server: &MockServer, service: &str) {
+    let realm = format!("{}/token", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "WWW-Authenticate",
+            format!(r#"Bearer realm="{realm}",service="{service}""#).as_str(),
+        ))
+        .mount(server)
+        .await;
+}
+
 fn host(server: &MockServer) -> String {
     server.address().to_string()
 }
@@ -217,15 +230,7 @@ async fn assert_no_blobs(server: &MockServer) {
 async fn bearer_challenge_then_token_then_manifests_of_an_index() {
     let server = MockServer::start().await;
     serve_configs(&server).await;
-    let realm = format!("{}/token", server.uri());
-    Mock::given(method("GET"))
-        .and(path("/v2/"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            format!(r#"Bearer realm="{realm}",service="fake-registry""#).as_str(),
-        ))
-        .mount(&server)
-        .await;
+    bearer_challenge(&server, "fake-registry").await;
     Mock::given(method("GET"))
         .and(path("/token"))
         .and(query_param("scope", "repository:acme/api:pull"))
@@ -336,15 +341,7 @@ async fn bearer_challenge_then_token_then_manifests_of_an_index() {
 async fn credentials_from_config_go_to_the_token_service_and_a_refusal_names_their_source() {
     let server = MockServer::start().await;
     serve_configs(&server).await;
-    let realm = format!("{}/token", server.uri());
-    Mock::given(method("GET"))
-        .and(path("/v2/"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            format!(r#"Bearer realm="{realm}",service="fake""#).as_str(),
-        ))
-        .mount(&server)
-        .await;
+    bearer_challenge(&server, "fake").await;
     let good = base64::engine::general_purpose::STANDARD.encode("ci-bot:correct-horse-battery");
     Mock::given(method("GET"))
         .and(path("/token"))
@@ -850,15 +847,7 @@ async fn no_forge_token_ever_reaches_a_registry() {
 async fn one_token_serves_every_image_of_a_repository_and_an_expired_one_is_renewed() {
     let server = MockServer::start().await;
     serve_configs(&server).await;
-    let realm = format!("{}/token", server.uri());
-    Mock::given(method("GET"))
-        .and(path("/v2/"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            format!(r#"Bearer realm="{realm}",service="fake-registry""#).as_str(),
-        ))
-        .mount(&server)
-        .await;
+    bearer_challenge(&server, "fake-registry").await;
     Mock::given(method("GET"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "tok-1"})))
@@ -891,14 +880,7 @@ async fn one_token_serves_every_image_of_a_repository_and_an_expired_one_is_rene
     // The registry stops taking tok-1 (it expired): a new token, once.
     server.reset().await;
     serve_configs(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/v2/"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            format!(r#"Bearer realm="{realm}",service="fake-registry""#).as_str(),
-        ))
-        .mount(&server)
-        .await;
+    bearer_challenge(&server, "fake-registry").await;
     Mock::given(method("GET"))
         .and(path("/token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "tok-2"})))
