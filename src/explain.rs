@@ -61,15 +61,17 @@ pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> E
         }
     };
     let baseline = match &row.baseline {
-        Some(b) if b.source == "reference" => analyse(sources, &b.reference, platform.as_ref())
+        Some(b) if b.source == "reference" => Some(analyse(sources, &b.reference, platform.as_ref())
             .await
             .map(|(_, a)| a)
-            .map_err(|why| format!("no file changes: the baseline's files could not be read: {why}")),
-        Some(_) => Err(
+            .map_err(|why| format!("no file changes: the baseline's files could not be read: {why}"))),
+        Some(_) => Some(Err(
             "no file changes: the baseline is a saved report, which keeps no file list (`budget explain REF --baseline MAIN_REF` compares files)"
                 .to_string(),
-        ),
-        None => Err("no file changes: there is no baseline".to_string()),
+        )),
+        // A new image: nothing to compare its files with, and nothing to say.
+        None => None,
     };
-    explained::short(&image, baseline.as_ref(), CHANGES_KEPT, ADVICE_KEPT)
+    let baseline = baseline.as_ref().map(Result::as_ref);
+    explained::short(&image, baseline, CHANGES_KEPT, ADVICE_KEPT)
 }

@@ -238,11 +238,12 @@ pub fn explain(
 }
 
 /// The short explanation `check` keeps for an image over a threshold: the
-/// `changes` largest file changes (without a baseline to compare files
-/// with, `note` says why) and the `advice` largest pieces of advice.
+/// `changes` largest file changes against the baseline (when its files could
+/// not be had, `note` says why; a new image has none) and the `advice`
+/// largest pieces of advice.
 pub fn short(
     image: &Analysis,
-    baseline: Result<&Analysis, &String>,
+    baseline: Option<Result<&Analysis, &String>>,
     changes: usize,
     advice: usize,
 ) -> Explanation {
@@ -251,13 +252,14 @@ pub fn short(
         ..Explanation::default()
     };
     match baseline {
-        Ok(b) => {
+        None => {}
+        Some(Ok(b)) => {
             let d = diff(image, b);
             explanation.changes = file_changes(&d, image, b, changes);
             explanation.visible_delta = Some(clamp(d.delta));
             explanation.wasted_delta = Some(clamp(i128::from(image.wasted) - i128::from(b.wasted)));
         }
-        Err(why) => explanation.note = Some(why.clone()),
+        Some(Err(why)) => explanation.note = Some(why.clone()),
     }
     explanation
 }
