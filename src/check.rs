@@ -34,26 +34,6 @@ impl Default for Limits {
     }
 }
 
-/// `90s`, `10m`, `1h`, `500ms`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let bad = || format!("`{text}` is not a duration: write such as 90s, 10m or 1h");
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let d = match unit.trim() {
-        "" | "s" => std::time::Duration::from_secs(n),
-        "ms" => std::time::Duration::from_millis(n),
-        "m" | "min" => std::time::Duration::from_secs(n.saturating_mul(60)),
-        "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(bad()),
-    };
-    if d.is_zero() {
-        return Err(bad());
-    }
-    Ok(d)
-}
-
 /// Which slice of the images this run checks: `K/N`, K from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -334,19 +314,6 @@ mod tests {
         assert!("0/2".parse::<Shard>().is_err());
         assert!("3/2".parse::<Shard>().is_err());
         assert!("x".parse::<Shard>().is_err());
-    }
-
-    #[test]
-    fn durations_parse_in_their_units_and_nonsense_is_refused() {
-        use std::time::Duration;
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        for bad in ["", "0s", "s", "1.5m", "10 days", "-1s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

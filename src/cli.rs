@@ -151,7 +151,7 @@ pub struct CheckArgs {
 
     /// Stop measuring after this long (such as 90s, 10m, 1h): the images not
     /// checked by then are reported as not checked, the others keep their results
-    #[arg(long, value_name = "DURATION", value_parser = crate::check::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::size::parse_duration)]
     pub timeout: Option<std::time::Duration>,
 
     #[command(flatten)]

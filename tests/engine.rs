@@ -348,7 +348,7 @@ fn a_platform_the_image_is_not_for_is_an_error() {
     let report = json(&out);
     let message = row(&report, "arm")["error"].as_str().unwrap().to_string();
     assert!(
-        message.contains("is linux/amd64, but the budget is for linux/arm64"),
+        message.contains("is in the local engine for linux/amd64, not for linux/arm64"),
         "{message}"
     );
     assert_eq!(row(&report, "amd")["status"], "pass");

@@ -3,7 +3,9 @@
 //! its content, so once counted they hold forever: a base layer shared by
 //! many images is read once, and a second run reads no layer at all.
 //!
-//! One small JSON file per blob under `layers/sha256/`, and each image config
+//! One small JSON file per blob under `layers/sha256/`, the same facts under
+//! the layer's diff ID in `diffs/sha256/` (an engine names its layers by
+//! diff ID: an image whose layers are all known needs no export), and each image config
 //! blob as it was served under `configs/sha256/`. Files are written to a
 //! temporary name and renamed into place, so two runs sharing the directory
 //! never see half a file. An entry is checked before it is used (its own
@@ -105,15 +107,30 @@ impl Cache {
         (entry.facts.blob == blob && entry.check == entry.facts.check()).then_some(entry.facts)
     }
 
+    /// The facts of a layer by its diff ID (the digest of its uncompressed
+    /// tar), whatever blob they were counted from: its size is the same.
+    pub fn layer_by_diff(&self, diff_id: &str) -> Option<LayerFacts> {
+        let text = std::fs::read(self.path("diffs", diff_id, ".json")?).ok()?;
+        let entry: Entry = serde_json::from_slice(&text).ok()?;
+        (entry.facts.diff_id == diff_id && entry.check == entry.facts.check())
+            .then_some(entry.facts)
+    }
+
+    /// Keeps the facts under the blob's digest and under the diff ID.
     pub fn put_layer(&self, facts: &LayerFacts) {
-        let Some(path) = self.path("layers", &facts.blob, ".json") else {
-            return;
-        };
         let entry = Entry {
             facts: facts.clone(),
             check: facts.check(),
         };
-        if let Ok(text) = serde_json::to_vec(&entry) {
+        let Ok(text) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        if let Some(path) = self.path("layers", &facts.blob, ".json") {
+            write_atomically(&path, &text);
+        }
+        if self.layer_by_diff(&facts.diff_id).is_none()
+            && let Some(path) = self.path("diffs", &facts.diff_id, ".json")
+        {
             write_atomically(&path, &text);
         }
     }
@@ -132,18 +149,24 @@ impl Cache {
 }
 
 impl Cache {
-    /// The API version (`1.41`) the engine at `address` served last time:
-    /// with it, a run needs no version handshake.
-    pub fn engine_version(&self, address: &str) -> Option<(usize, usize)> {
+    /// The API version (`1.41`) the engine at `address` served last time,
+    /// and which engine it was (`docker`, `podman`): with them, a run needs
+    /// no handshake. An entry without both is no entry.
+    pub fn engine_version(&self, address: &str) -> Option<((usize, usize), String)> {
         let path = self.path("engines", &sha256_of(address.as_bytes()), "")?;
         let text = std::fs::read_to_string(path).ok()?;
-        let (major, minor) = text.trim().split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
+        let (version, kind) = text.trim().split_once(' ')?;
+        let (major, minor) = version.split_once('.')?;
+        let kind = kind.trim();
+        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase()) {
+            return None;
+        }
+        Some(((major.parse().ok()?, minor.parse().ok()?), kind.to_string()))
     }
 
-    pub fn put_engine_version(&self, address: &str, (major, minor): (usize, usize)) {
+    pub fn put_engine_version(&self, address: &str, (major, minor): (usize, usize), kind: &str) {
         if let Some(path) = self.path("engines", &sha256_of(address.as_bytes()), "") {
-            write_atomically(&path, format!("{major}.{minor}\n").as_bytes());
+            write_atomically(&path, format!("{major}.{minor} {kind}\n").as_bytes());
         }
     }
 }
@@ -202,15 +225,37 @@ mod tests {
         let moved = cache.path("layers", &other, ".json").unwrap();
         std::fs::write(&moved, &text).unwrap();
         assert_eq!(cache.layer(&other), None);
-        // Written again: sound.
+        // Written again: sound, and found by its diff ID too.
         cache.put_layer(&f);
-        assert_eq!(cache.layer(&f.blob), Some(f));
+        assert_eq!(cache.layer(&f.blob), Some(f.clone()));
+        assert_eq!(cache.layer_by_diff(&f.diff_id), Some(f.clone()));
+        assert_eq!(cache.layer_by_diff(&f.blob), None);
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .filter_map(std::result::Result::ok)
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn an_engine_entry_needs_its_version_and_its_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let address = "unix:///var/run/docker.sock";
+        assert_eq!(cache.engine_version(address), None);
+        cache.put_engine_version(address, (1, 52), "docker");
+        assert_eq!(
+            cache.engine_version(address),
+            Some(((1, 52), "docker".to_string()))
+        );
+        let path = cache
+            .path("engines", &sha256_of(address.as_bytes()), "")
+            .unwrap();
+        for old in ["1.41\n", "1.41 \n", "x.41 docker\n", "1.41 Dock er\n"] {
+            std::fs::write(&path, old).unwrap();
+            assert_eq!(cache.engine_version(address), None, "{old:?}");
+        }
     }
 
     #[test]

@@ -99,11 +99,13 @@ pub enum Error {
     #[error("the engine could not inspect `{reference}`: {message}")]
     Engine { reference: String, message: String },
     #[error(
-        "`{reference}` in the local engine is {actual}, but the budget is for {wanted}\n  hint: build it for {wanted} (`docker build --platform {wanted}`), or change `platform`"
+        "`{reference}` is in the local engine for {}, not for {wanted}\n  hint: build or pull it for {wanted} (`docker build --platform {wanted}`, `docker pull --platform {wanted}`), or set `platform` to one that is there",
+        platforms(.present)
     )]
     PlatformMismatch {
         reference: String,
-        actual: String,
+        /// The platforms whose content the engine holds.
+        present: Vec<String>,
         wanted: String,
     },
     #[error("reading `{reference}` was interrupted: {reason}")]
@@ -122,6 +124,15 @@ pub enum Error {
         engine: Box<Error>,
         registry: Box<registry::Error>,
     },
+}
+
+/// `linux/amd64 and linux/arm64`, or what it means when there is none.
+fn platforms(present: &[String]) -> String {
+    match present {
+        [] => "no platform whose layers are present (pull it again)".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 impl From<registry::Error> for Error {

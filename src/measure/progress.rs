@@ -70,6 +70,33 @@ impl<R> Drop for Tracked<R> {
     }
 }
 
+/// A note that something is being waited for (a spinner with `message`),
+/// while progress is on; it goes when the value does.
+pub fn waiting(message: &str) -> Waiting {
+    let spinner = BARS.get().map(|bars| {
+        let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let spinner = bars.add(ProgressBar::new_spinner().with_style(style));
+        spinner.set_message(message.to_string());
+        spinner.enable_steady_tick(Duration::from_millis(200));
+        spinner
+    });
+    Waiting { spinner }
+}
+
+/// See [`waiting`].
+pub struct Waiting {
+    spinner: Option<ProgressBar>,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,10 @@ use tokio::sync::OnceCell;
 
 use super::archive;
 use super::cache::{Cache, LayerFacts};
+use super::engine::{Want, check_platform};
 use super::registry::{self, Registry, RegistryOptions};
 use super::source::{self, Source};
-use super::{Engine, Error, IN_REGISTRY, Measurement, Needs, platform};
+use super::{Engine, Error, IN_REGISTRY, Measurement, Needs};
 use crate::config::PlatformChoice;
 
 /// How sources are set up.
@@ -109,10 +110,10 @@ impl Sources {
             reason,
         })?;
         match source {
-            Source::Daemon(name) => Ok(vec![self.in_engine(&name, platform, needs).await?]),
+            Source::Daemon(name) => self.in_engine(&name, platform, needs).await,
             Source::Registry(name) => Ok(self.in_registry(&name, platform, needs).await?),
             Source::Auto(name) => match self.in_engine(&name, platform, needs).await {
-                Ok(m) => Ok(vec![m]),
+                Ok(m) => Ok(m),
                 Err(engine @ (Error::NotFound { .. } | Error::Unreachable { .. })) => {
                     let mut found =
                         self.in_registry(&name, platform, needs)
@@ -203,50 +204,31 @@ impl Sources {
             .map_err(|e| Error::Archive(Box::new(e)))
     }
 
+    /// An engine image at each platform asked for: its size from the
+    /// layers where the store counts otherwise; its compressed size from
+    /// the blobs where the store keeps them, else from the registry it was
+    /// pushed to, else estimated; its entries for wasted bytes and files.
     async fn in_engine(
         &self,
         name: &str,
         platform: Option<&PlatformChoice>,
         needs: Needs,
-    ) -> Result<Measurement, Error> {
-        let mut measured = self.engine().await.measure(name).await?;
-        check_platform(&measured, platform)?;
-        if needs.compressed {
-            self.add_compressed(name, &mut measured).await?;
-        }
-        // The wasted bytes and the files need every layer's entries: the
-        // image's export (already read when the compressed size was
-        // estimated, but its listings were not kept).
-        if (needs.files && measured.listings.is_none())
-            || (needs.wasted && measured.metrics.wasted.is_none())
-        {
-            let exported = self.engine().await.export(name, false).await?;
-            measured.metrics.wasted = exported.metrics.wasted;
-            measured.listings = exported.listings;
+    ) -> Result<Vec<Measurement>, Error> {
+        let engine = self.engine().await;
+        let mut measured = Vec::new();
+        for mut found in engine.find(name, platform).await? {
+            check_platform(&found.measurement, platform)?;
+            let mut want = Want {
+                listings: needs.files || needs.wasted,
+                compressed: false,
+            };
+            if needs.compressed {
+                want.compressed = found.store.keeps_blobs()
+                    || !self.add_pushed_size(&mut found.measurement).await;
+            }
+            measured.push(engine.complete(found, want).await?);
         }
         Ok(measured)
-    }
-
-    /// The compressed size of an engine image, from the registry it was
-    /// pushed to (its repo digests); for an image never pushed, estimated by
-    /// compressing its layers, and marked so.
-    async fn add_compressed(&self, name: &str, measured: &mut Measurement) -> Result<(), Error> {
-        if self.add_pushed_size(measured).await {
-            return Ok(());
-        }
-        let estimate = self.engine().await.export(name, true).await?;
-        measured.metrics.compressed = estimate.metrics.compressed;
-        measured.metrics.compressed_estimated = estimate.metrics.compressed.is_some();
-        measured.metrics.wasted = estimate.metrics.wasted;
-        measured.listings = estimate.listings;
-        for (layer, exported) in measured
-            .layer_details
-            .iter_mut()
-            .zip(&estimate.layer_details)
-        {
-            layer.compressed = exported.compressed;
-        }
-        Ok(())
     }
 
     /// True when the image's registry gave its compressed size.
@@ -277,18 +259,4 @@ enum Format {
     Docker,
     OciArchive,
     OciLayout,
-}
-
-/// An engine holds one platform of an image: it must be the one asked for.
-fn check_platform(measured: &Measurement, wanted: Option<&PlatformChoice>) -> Result<(), Error> {
-    if let (Some(PlatformChoice::One(wanted)), Some(actual)) = (wanted, &measured.platform)
-        && !platform::platform_matches(wanted, actual)
-    {
-        return Err(Error::PlatformMismatch {
-            reference: measured.reference.clone(),
-            actual: actual.clone(),
-            wanted: wanted.clone(),
-        });
-    }
-    Ok(())
 }

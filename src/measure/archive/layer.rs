@@ -269,6 +269,55 @@ pub fn layer_stats<R: Read>(blob: R, estimate: bool, list: bool) -> Result<Layer
     })
 }
 
+/// What is already known of a layer blob (from the layer facts cache): its
+/// diff ID and its size as the engine counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownLayer {
+    pub diff_id: String,
+    pub size: u64,
+}
+
+/// Reads past a blob whose facts are known, without decompressing it: only
+/// its bytes are counted and hashed, and they must hash to `digest`, the
+/// name it was filed under. No listing, no estimate.
+pub fn pass_known<R: Read>(
+    blob: R,
+    digest: &str,
+    known: &KnownLayer,
+) -> Result<LayerStats, LayerError> {
+    let mut blob = Counting {
+        inner: blob,
+        count: 0,
+        hasher: Sha256::new(),
+    };
+    let mut head = [0u8; 4];
+    let mut len = 0;
+    while len < head.len() {
+        match blob.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    io::copy(&mut blob, &mut io::sink())?;
+    let blob_digest = hex_digest(blob.hasher);
+    if blob_digest != digest {
+        return Err(LayerError {
+            reason: format!("its content is {blob_digest}, not the {digest} it is named"),
+        });
+    }
+    Ok(LayerStats {
+        diff_id: known.diff_id.clone(),
+        size: known.size,
+        blob_size: blob.count,
+        blob_digest,
+        compression: Compression::detect(&head[..len]),
+        gzip_estimate: None,
+        listing: None,
+    })
+}
+
 /// The stream decompressed as its magic bytes say.
 pub(crate) fn decompress<'a, R: Read + 'a>(
     mut reader: R,
@@ -449,6 +498,40 @@ mod tests {
         let mut builder = tar::Builder::new(Vec::new());
         fill(&mut builder);
         builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_known_blob_is_passed_without_decompressing_and_must_match_its_name() {
+        let tar = {
+            let mut b = tar::Builder::new(Vec::new());
+            let mut h = tar::Header::new_gnu();
+            h.set_size(5);
+            h.set_cksum();
+            b.append_data(&mut h, "f", &b"hello"[..]).unwrap();
+            b.into_inner().unwrap()
+        };
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&tar).unwrap();
+        let blob = gz.finish().unwrap();
+        let digest = sha256_of(&blob);
+        let known = KnownLayer {
+            diff_id: sha256_of(&tar),
+            size: 5,
+        };
+        let stats = pass_known(blob.as_slice(), &digest, &known).unwrap();
+        assert_eq!(stats.size, 5);
+        assert_eq!(stats.diff_id, known.diff_id);
+        assert_eq!(stats.blob_size, blob.len() as u64);
+        assert_eq!(stats.compression, Compression::Gzip);
+        assert_eq!(stats.listing, None);
+        // The same facts as reading it.
+        let read = layer_stats(blob.as_slice(), false, false).unwrap();
+        assert_eq!(
+            (read.size, read.diff_id, read.blob_digest),
+            (stats.size, stats.diff_id, stats.blob_digest)
+        );
+        let err = pass_known(tar.as_slice(), &digest, &known).unwrap_err();
+        assert!(err.reason.contains("not the"), "{err}");
     }
 
     #[test]

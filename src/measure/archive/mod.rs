@@ -21,7 +21,8 @@ use crate::config::PlatformChoice;
 use crate::measure::Measurement;
 use crate::measure::platform::SelectError;
 
-pub use layer::{Compression, LayerError, layer_size};
+pub use layer::{Compression, KnownLayer, LayerError, LayerStats, layer_size};
+pub use store::Reuse;
 
 /// Why an archive or layout could not be measured. Each message says what
 /// to do next.
@@ -169,7 +170,29 @@ pub fn measure_docker_archive_reader<R: Read>(
     platform: Option<&PlatformChoice>,
     estimate_compressed: bool,
 ) -> Result<Vec<Measurement>, Error> {
-    let mut store = store::TarStream::read(reader, name, estimate_compressed)?;
+    measure_docker_archive_reusing(
+        reader,
+        name,
+        selector,
+        platform,
+        estimate_compressed,
+        &Reuse::default(),
+    )
+}
+
+/// [`measure_docker_archive_reader`], passing the layers `reuse` knows
+/// without decompressing them (their listings are then unknown) and telling
+/// it every layer counted in full: an engine's export, of which only the
+/// layers not seen before cost a read.
+pub fn measure_docker_archive_reusing<R: Read>(
+    reader: R,
+    name: &str,
+    selector: Option<&str>,
+    platform: Option<&PlatformChoice>,
+    estimate_compressed: bool,
+    reuse: &Reuse,
+) -> Result<Vec<Measurement>, Error> {
+    let mut store = store::TarStream::read_reusing(reader, name, estimate_compressed, reuse)?;
     docker::measure(
         &mut store,
         &reference("docker-archive", name, selector),

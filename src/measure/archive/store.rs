@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 
 use super::Error;
-use super::layer::{self, Compression, LayerStats};
+use super::layer::{self, Compression, KnownLayer, LayerStats};
 use crate::measure::progress;
 
 /// Files larger than this are never manifests or configs.
@@ -300,6 +300,51 @@ impl Store for TarFile {
     }
 }
 
+/// What a stream reader may reuse and what it learns: layer blobs whose
+/// facts are known (by blob digest) are read past without decompressing,
+/// and every layer counted in full is told to `learned`.
+#[derive(Default)]
+pub struct Reuse {
+    pub known: HashMap<String, KnownLayer>,
+    pub learned: Option<Learned>,
+}
+
+/// Told each layer counted in full.
+pub type Learned = Box<dyn Fn(&LayerStats) + Send>;
+
+impl Reuse {
+    /// Counts the blob at `path`: passed when its name is a known digest,
+    /// else read in full (and told).
+    fn count<R: Read>(
+        &self,
+        reader: R,
+        path: &str,
+        estimate: bool,
+    ) -> Result<LayerStats, layer::LayerError> {
+        if !estimate
+            && let Some(digest) = digest_named_by(path)
+            && let Some(known) = self.known.get(&digest)
+        {
+            return layer::pass_known(reader, &digest, known);
+        }
+        let stats = layer::layer_stats(reader, estimate, true)?;
+        if let Some(learned) = &self.learned {
+            learned(&stats);
+        }
+        Ok(stats)
+    }
+}
+
+/// The digest a file's name gives, where it gives one: `blobs/sha256/HEX`
+/// (OCI layouts, the containerd store's save) or `HEX.tar` (podman's save
+/// names a layer by its diff ID).
+fn digest_named_by(path: &str) -> Option<String> {
+    let hex = path
+        .strip_prefix("blobs/sha256/")
+        .or_else(|| path.strip_suffix(".tar").filter(|p| !p.contains('/')))?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
+}
+
 /// A tar read in one pass from a stream (plain, gzip or zstd): small JSON
 /// files kept, every other file counted as a layer as it passes, and the
 /// image assembled at the end, since `docker save` writes manifest.json
@@ -314,6 +359,15 @@ pub(crate) struct TarStream {
 
 impl TarStream {
     pub(crate) fn read<R: Read>(reader: R, name: &str, estimate: bool) -> Result<TarStream, Error> {
+        TarStream::read_reusing(reader, name, estimate, &Reuse::default())
+    }
+
+    pub(crate) fn read_reusing<R: Read>(
+        reader: R,
+        name: &str,
+        estimate: bool,
+        reuse: &Reuse,
+    ) -> Result<TarStream, Error> {
         let (_, reader) = layer::decompress(reader).map_err(|e| Error::NotTar {
             archive: name.to_string(),
             reason: layer::describe(&e),
@@ -348,12 +402,12 @@ impl TarStream {
                         if looks_like_json(&bytes) {
                             small.insert(path, bytes);
                         } else {
-                            layers
-                                .insert(path, layer::layer_stats(bytes.as_slice(), estimate, true));
+                            let stats = reuse.count(bytes.as_slice(), &path, estimate);
+                            layers.insert(path, stats);
                         }
                     } else {
                         let reader = progress::reader(&mut entry, &path, size);
-                        let stats = layer::layer_stats(reader, estimate, true);
+                        let stats = reuse.count(reader, &path, estimate);
                         if let Ok(stats) = &stats
                             && stats.blob_size != size
                         {
@@ -542,6 +596,17 @@ mod tests {
         );
         assert_eq!(symlink_target("a/b", "/blobs/x"), "blobs/x");
         assert_eq!(symlink_target("top", "other"), "other");
+    }
+
+    #[test]
+    fn digests_are_read_from_blob_names() {
+        let hex = "ab".repeat(32);
+        let digest = Some(format!("sha256:{hex}"));
+        assert_eq!(digest_named_by(&format!("blobs/sha256/{hex}")), digest);
+        assert_eq!(digest_named_by(&format!("{hex}.tar")), digest);
+        assert_eq!(digest_named_by(&format!("{hex}/layer.tar")), None);
+        assert_eq!(digest_named_by("blobs/sha256/abc"), None);
+        assert_eq!(digest_named_by(&format!("x/{hex}.tar")), None);
     }
 
     #[test]
