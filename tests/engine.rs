@@ -501,57 +501,6 @@ fn the_engine_is_found_through_docker_contexts_as_the_docker_cli_finds_it() {
     assert_exit(&out, 0);
 }
 
-/// A socket in front of the engine that forwards everything and records the
-/// request lines it sees (`GET /v1.41/images/x/json HTTP/1.1`).
-fn recording_proxy(
-    dir: &std::path::Path,
-) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{Read, Write};
-    use std::os::unix::net::{UnixListener, UnixStream};
-    let engine = std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
-        .unwrap_or_else(|| "/var/run/docker.sock".to_string());
-    let path = dir.join("proxy.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = std::sync::Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(upstream) = UnixStream::connect(&engine) else {
-                continue;
-            };
-            let (mut from_client, mut to_engine) =
-                (client.try_clone().unwrap(), upstream.try_clone().unwrap());
-            let (mut from_engine, mut to_client) = (upstream, client);
-            let record = std::sync::Arc::clone(&record);
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 65536];
-                while let Ok(n) = from_client.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    for line in String::from_utf8_lossy(&buf[..n]).lines() {
-                        if ["GET ", "POST ", "HEAD ", "DELETE "]
-                            .iter()
-                            .any(|m| line.starts_with(m))
-                        {
-                            record.lock().unwrap().push(line.to_string());
-                        }
-                    }
-                    if to_engine.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut from_engine, &mut to_client);
-            });
-        }
-    });
-    (format!("unix://{}", path.display()), seen)
-}
-
 #[test]
 fn the_engines_api_version_is_remembered_so_a_run_needs_two_requests_per_image() {
     require_engine();
@@ -560,7 +509,7 @@ fn the_engines_api_version_is_remembered_so_a_run_needs_two_requests_per_image()
         "[images.one]\nref = \"docker-daemon:{}\"\nmax-size = \"1MB\"\n",
         image.tag
     ));
-    let (host, seen) = recording_proxy(work.path());
+    let (host, seen) = recording_proxy(work.path(), &engine_socket());
     let run = || {
         let out = budget_env(
             work.path(),

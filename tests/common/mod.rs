@@ -2,6 +2,9 @@
 //! with files of exact sizes (nothing can be pulled), and the `budget` binary.
 #![allow(dead_code)]
 
+pub mod containerd;
+pub mod podman;
+pub mod containerd;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -272,4 +275,61 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The engine's socket: DOCKER_HOST's when it names one, else the default.
+pub fn engine_socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string())
+}
+
+/// A socket in front of the engine that forwards everything and records the
+/// request lines it sees (`GET /v1.41/images/x/json HTTP/1.1`).
+pub fn recording_proxy(
+    dir: &Path,
+    engine: &str,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let engine = engine.strip_prefix("unix://").unwrap_or(engine).to_string();
+    let path = dir.join("proxy.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(upstream) = UnixStream::connect(&engine) else {
+                continue;
+            };
+            let (mut from_client, mut to_engine) =
+                (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let (mut from_engine, mut to_client) = (upstream, client);
+            let record = std::sync::Arc::clone(&record);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = from_client.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    for line in String::from_utf8_lossy(&buf[..n]).lines() {
+                        if ["GET ", "POST ", "HEAD ", "DELETE "]
+                            .iter()
+                            .any(|m| line.starts_with(m))
+                        {
+                            record.lock().unwrap().push(line.to_string());
+                        }
+                    }
+                    if to_engine.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_engine, &mut to_client);
+            });
+        }
+    });
+    (format!("unix://{}", path.display()), seen)
 }

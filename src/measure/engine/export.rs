@@ -26,8 +26,8 @@ pub fn stream(
     query: &[(&str, String)],
     silence: Duration,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static {
-    let path = format!("/images/{reference}/get");
-    let body = api::get(docker, &path, query, Some(START_WAIT));
+    // As the docker CLI asks: `GET /images/get?names=REF[&platform=...]`.
+    let body = api::get(docker, "/images/get", query, Some(START_WAIT));
     let name = reference.to_string();
     let waiting = crate::measure::progress::waiting(&format!(
         "waiting for the engine to start the export of {name}"
