@@ -4,7 +4,6 @@
 
 pub mod containerd;
 pub mod podman;
-pub mod containerd;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

@@ -598,6 +598,69 @@ mod tests {
         assert_eq!(symlink_target("top", "other"), "other");
     }
 
+    /// A tar stream holding one gzip layer blob under its digest.
+    fn stream_with_one_blob() -> (Vec<u8>, String, String) {
+        use std::io::Write;
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_cksum();
+        layer.append_data(&mut h, "f", &b"abc"[..]).unwrap();
+        let layer = layer.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&layer).unwrap();
+        let blob = gz.finish().unwrap();
+        let digest = layer::sha256_of(&blob);
+        let mut outer = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(blob.len() as u64);
+        h.set_cksum();
+        let path = format!("blobs/sha256/{}", &digest["sha256:".len()..]);
+        outer.append_data(&mut h, &path, blob.as_slice()).unwrap();
+        (
+            outer.into_inner().unwrap(),
+            digest,
+            layer::sha256_of(&layer),
+        )
+    }
+
+    #[test]
+    fn a_known_blob_is_read_past_and_an_unknown_one_is_counted_and_told() {
+        let (bytes, digest, diff_id) = stream_with_one_blob();
+        let path = format!("blobs/sha256/{}", &digest["sha256:".len()..]);
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&told);
+        let mut reuse = Reuse {
+            known: HashMap::new(),
+            learned: Some(Box::new(move |stats: &LayerStats| {
+                sink.lock().unwrap().push(stats.diff_id.clone());
+            })),
+        };
+        let mut read = TarStream::read_reusing(bytes.as_slice(), "s", false, &reuse).unwrap();
+        let stats = read.layer(&path).unwrap().unwrap();
+        assert_eq!((stats.size, stats.diff_id.as_str()), (3, diff_id.as_str()));
+        assert!(stats.listing.is_some());
+        assert_eq!(*told.lock().unwrap(), [diff_id.clone()]);
+
+        // Known (here with a size no reading would give): passed, not told.
+        let known = KnownLayer {
+            diff_id: diff_id.clone(),
+            size: 7,
+        };
+        reuse.known.insert(digest.clone(), known);
+        let mut passed = TarStream::read_reusing(bytes.as_slice(), "s", false, &reuse).unwrap();
+        let stats = passed.layer(&path).unwrap().unwrap();
+        assert_eq!(
+            (stats.size, stats.blob_digest.as_str()),
+            (7, digest.as_str())
+        );
+        assert_eq!(stats.listing, None);
+        assert_eq!(told.lock().unwrap().len(), 1);
+        // An estimate needs the content: known or not, it is read.
+        let mut estimated = TarStream::read_reusing(bytes.as_slice(), "s", true, &reuse).unwrap();
+        assert_eq!(estimated.layer(&path).unwrap().unwrap().size, 3);
+    }
+
     #[test]
     fn digests_are_read_from_blob_names() {
         let hex = "ab".repeat(32);
