@@ -71,13 +71,25 @@ impl Cache {
         Cache { dir: None }
     }
 
-    /// `IMAGE_BUDGET_CACHE`, else `$XDG_CACHE_HOME/image-budget`, else
-    /// `~/.cache/image-budget`.
+    /// `IMAGE_BUDGET_CACHE`, else `$XDG_CACHE_HOME/image-budget`, else (on
+    /// Windows) `%LOCALAPPDATA%\image-budget`, else `~/.cache/image-budget`.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Cache {
+        Cache::from_env_on(env, cfg!(windows))
+    }
+
+    fn from_env_on(env: &dyn Fn(&str) -> Option<String>, windows: bool) -> Cache {
         let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let dir = set("IMAGE_BUDGET_CACHE")
             .or_else(|| set("XDG_CACHE_HOME").map(|d| d.join("image-budget")))
-            .or_else(|| set("HOME").map(|h| h.join(".cache").join("image-budget")));
+            .or_else(|| {
+                set("LOCALAPPDATA")
+                    .filter(|_| windows)
+                    .map(|d| d.join("image-budget"))
+            })
+            .or_else(|| {
+                super::engine_host::home_dir(env, windows)
+                    .map(|h| h.join(".cache").join("image-budget"))
+            });
         Cache { dir }
     }
 
@@ -305,5 +317,42 @@ mod tests {
             Some("/h/.cache/image-budget".into())
         );
         assert_eq!(dir(&[]), None);
+    }
+
+    #[test]
+    fn windows_keeps_it_in_localappdata_else_the_profile() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let dir = |vars, windows| Cache::from_env_on(&env(vars), windows).dir;
+        let local = &[
+            ("LOCALAPPDATA", r"C:\Users\me\AppData\Local"),
+            ("USERPROFILE", r"C:\Users\me"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(
+            dir(local, true),
+            Some(Path::new(r"C:\Users\me\AppData\Local").join("image-budget"))
+        );
+        // Elsewhere neither is read: Linux and macOS keep ~/.cache.
+        assert_eq!(dir(local, false), Some("/h/.cache/image-budget".into()));
+        assert_eq!(
+            dir(&[("USERPROFILE", r"C:\Users\me"), ("HOME", "/h")], true),
+            Some(
+                Path::new(r"C:\Users\me")
+                    .join(".cache")
+                    .join("image-budget")
+            )
+        );
+        assert_eq!(dir(&[("USERPROFILE", r"C:\Users\me")], false), None);
+        assert_eq!(
+            dir(&[("XDG_CACHE_HOME", "/x"), ("LOCALAPPDATA", "L")], true),
+            Some("/x/image-budget".into())
+        );
+        assert_eq!(dir(&[], true), None);
     }
 }

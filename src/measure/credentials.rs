@@ -7,6 +7,7 @@
 //! where its credentials came from; the secret itself is never shown.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -122,12 +123,22 @@ impl Credentials {
     }
 }
 
-/// The directory of config.json: `$DOCKER_CONFIG`, else `~/.docker`.
+/// The directory of config.json: `$DOCKER_CONFIG`, else `~/.docker`, the
+/// home as the docker CLI finds it (on Windows `%USERPROFILE%`, else `HOME`).
 pub fn config_dir() -> Option<PathBuf> {
-    std::env::var_os("DOCKER_CONFIG")
+    config_dir_in(&|name| std::env::var_os(name), cfg!(windows))
+}
+
+fn config_dir_in(env: &dyn Fn(&str) -> Option<OsString>, windows: bool) -> Option<PathBuf> {
+    let profile = || env("USERPROFILE").filter(|d| windows && !d.is_empty());
+    env("DOCKER_CONFIG")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".docker")))
+        .or_else(|| {
+            profile()
+                .or_else(|| env("HOME"))
+                .map(|home| Path::new(&home).join(".docker"))
+        })
 }
 
 /// True for the names Docker Hub goes by.
@@ -416,6 +427,40 @@ mod tests {
         let dir = dir_with(r#"{"auths": {"ghcr.io": {"auth": "not base64!"}}}"#);
         let err = lookup(Some(dir.path()), "ghcr.io").unwrap_err();
         assert!(err.to_string().contains("not base64"), "{err}");
+    }
+
+    #[test]
+    fn the_config_dir_is_docker_config_else_in_the_home() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(*v))
+            }
+        };
+        let dir = |vars, windows| config_dir_in(&env(vars), windows);
+        let all = &[
+            ("DOCKER_CONFIG", "/d"),
+            ("USERPROFILE", r"C:\Users\me"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(dir(all, true), Some("/d".into()));
+        assert_eq!(dir(all, false), Some("/d".into()));
+        let homes = &[("USERPROFILE", r"C:\Users\me"), ("HOME", "/h")];
+        assert_eq!(
+            dir(homes, true),
+            Some(Path::new(r"C:\Users\me").join(".docker"))
+        );
+        assert_eq!(dir(homes, false), Some("/h/.docker".into()));
+        assert_eq!(dir(&[("USERPROFILE", r"C:\Users\me")], false), None);
+        assert_eq!(
+            dir(
+                &[("DOCKER_CONFIG", ""), ("USERPROFILE", ""), ("HOME", "/h")],
+                true
+            ),
+            Some("/h/.docker".into())
+        );
+        assert_eq!(dir(&[], true), None);
     }
 
     #[test]

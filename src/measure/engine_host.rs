@@ -2,19 +2,30 @@
 //! (an empty one is unset, as docker treats it), else the context that
 //! `DOCKER_CONTEXT` or the docker config's `currentContext` names (Docker
 //! Desktop, colima and rootless docker set one), else podman's
-//! `CONTAINER_HOST`, else the default socket.
+//! `CONTAINER_HOST`, else the default socket (on Windows, the default named
+//! pipe).
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+#[cfg(not(windows))]
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+/// Docker Desktop's and dockerd's pipe when no context names another.
+#[cfg(windows)]
+pub const DEFAULT_HOST: &str = "npipe:////./pipe/docker_engine";
+const DEFAULT_FROM: &str = if cfg!(windows) {
+    "the default named pipe"
+} else {
+    "the default socket"
+};
 
 /// The engine's address and what named it, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineHost {
     pub host: String,
-    /// `DOCKER_HOST`, `docker context \`colima\``, `CONTAINER_HOST`, or `the default socket`.
+    /// `DOCKER_HOST`, `docker context \`colima\``, `CONTAINER_HOST`, or
+    /// `the default socket` (`the default named pipe` on Windows).
     pub from: String,
 }
 
@@ -23,7 +34,18 @@ fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let set = |name: &str| env(name).filter(|v| !v.is_empty());
     set("DOCKER_CONFIG")
         .map(PathBuf::from)
-        .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .or_else(|| home_dir(env, cfg!(windows)).map(|h| h.join(".docker")))
+}
+
+/// The home directory as the docker CLI finds it (Go's `os.UserHomeDir`):
+/// `HOME`; on Windows `USERPROFILE` (what docker.exe reads), else `HOME`.
+pub(crate) fn home_dir(env: &dyn Fn(&str) -> Option<String>, windows: bool) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if windows {
+        set("USERPROFILE").or_else(|| set("HOME"))
+    } else {
+        set("HOME")
+    }
 }
 
 /// Finds the engine; the error says which setting names something unusable.
@@ -50,7 +72,8 @@ pub fn find(env: &dyn Fn(&str) -> Option<String>) -> Result<EngineHost, String> 
     if let Some(name) = context.filter(|c| c != "default") {
         let Some(dir) = dir else {
             return Err(format!(
-                "{named_by} names the docker context `{name}`, but there is no docker config directory (set DOCKER_CONFIG or HOME)"
+                "{named_by} names the docker context `{name}`, but there is no docker config directory (set DOCKER_CONFIG or {})",
+                if cfg!(windows) { "USERPROFILE" } else { "HOME" }
             ));
         };
         return context_host(&dir, &name)
@@ -68,7 +91,7 @@ pub fn find(env: &dyn Fn(&str) -> Option<String>) -> Result<EngineHost, String> 
     }
     Ok(EngineHost {
         host: DEFAULT_HOST.into(),
-        from: "the default socket".into(),
+        from: DEFAULT_FROM.into(),
     })
 }
 
@@ -88,7 +111,11 @@ fn context_host(dir: &Path, name: &str) -> Result<String, String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let path = dir.join("contexts/meta").join(hex).join("meta.json");
+    let path = dir
+        .join("contexts")
+        .join("meta")
+        .join(hex)
+        .join("meta.json");
     let text = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let meta: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
@@ -202,5 +229,56 @@ mod tests {
         let found = find(&env_of(vec![("HOME", home.path().display().to_string())])).unwrap();
         assert_eq!(found.host, "unix:///home/me/.docker/desktop/docker.sock");
         assert_eq!(find(&env_of(vec![])).unwrap().host, DEFAULT_HOST);
+    }
+
+    #[test]
+    fn windows_finds_the_home_in_userprofile_else_home() {
+        let both = env_of(vec![
+            ("USERPROFILE", r"C:\Users\me".into()),
+            ("HOME", "/c/Users/git".into()),
+        ]);
+        assert_eq!(home_dir(&both, true), Some(PathBuf::from(r"C:\Users\me")));
+        assert_eq!(home_dir(&both, false), Some(PathBuf::from("/c/Users/git")));
+        let profile = env_of(vec![("USERPROFILE", r"C:\Users\me".into())]);
+        assert_eq!(home_dir(&profile, false), None);
+        let empty_profile = env_of(vec![
+            ("USERPROFILE", String::new()),
+            ("HOME", "/c/Users/git".into()),
+        ]);
+        assert_eq!(
+            home_dir(&empty_profile, true),
+            Some(PathBuf::from("/c/Users/git"))
+        );
+        assert_eq!(home_dir(&env_of(vec![]), true), None);
+    }
+
+    #[test]
+    fn docker_desktop_on_windows_names_a_pipe_that_is_passed_on() {
+        let dir = tempfile::tempdir().unwrap();
+        context(
+            dir.path(),
+            "desktop-linux",
+            "npipe:////./pipe/dockerDesktopLinuxEngine",
+        );
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext":"desktop-linux"}"#,
+        )
+        .unwrap();
+        let found = find(&env_of(vec![(
+            "DOCKER_CONFIG",
+            dir.path().display().to_string(),
+        )]))
+        .unwrap();
+        assert_eq!(found.host, "npipe:////./pipe/dockerDesktopLinuxEngine");
+        assert_eq!(found.from, "docker context `desktop-linux`");
+        let default = find(&env_of(vec![])).unwrap();
+        if cfg!(windows) {
+            assert_eq!(default.host, "npipe:////./pipe/docker_engine");
+            assert_eq!(default.from, "the default named pipe");
+        } else {
+            assert_eq!(default.host, "unix:///var/run/docker.sock");
+            assert_eq!(default.from, "the default socket");
+        }
     }
 }

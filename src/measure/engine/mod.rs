@@ -170,7 +170,7 @@ impl Engine {
         let address = found.as_ref().ok().map(|f| f.host.clone());
         let remembered = address
             .as_deref()
-            .filter(|a| a.starts_with("unix://"))
+            .filter(|a| cfg!(unix) && a.starts_with("unix://"))
             .and_then(|a| {
                 let (version, kind) = cache.engine_version(a)?;
                 Some((a, version, EngineKind::from_name(&kind)?))
@@ -185,7 +185,7 @@ impl Engine {
                     major_version: major,
                     minor_version: minor,
                 };
-                Docker::connect_with_unix(address, timeout.as_secs().max(1), &version)
+                connect_unix(address, timeout, &version)
                     .map(|docker| (docker, kind))
                     .map_err(|e| Error::Unreachable {
                         host: host.clone(),
@@ -610,6 +610,28 @@ impl Engine {
             message: "the export held no image".to_string(),
         })
     }
+}
+
+/// A unix socket's client at a version already agreed on.
+#[cfg(unix)]
+fn connect_unix(
+    address: &str,
+    timeout: Duration,
+    version: &ClientVersion,
+) -> Result<Docker, BollardError> {
+    Docker::connect_with_unix(address, timeout.as_secs().max(1), version)
+}
+
+/// No unix sockets here (Windows): versions are only remembered for them.
+#[cfg(not(unix))]
+fn connect_unix(
+    address: &str,
+    _timeout: Duration,
+    _version: &ClientVersion,
+) -> Result<Docker, BollardError> {
+    Err(BollardError::UnsupportedURISchemeError {
+        uri: address.to_string(),
+    })
 }
 
 /// The client's API version, `(1, 52)`.
