@@ -161,26 +161,48 @@ impl Cache {
 }
 
 impl Cache {
-    /// The API version (`1.41`) the engine at `address` served last time,
-    /// and which engine it was (`docker`, `podman`): with them, a run needs
-    /// no handshake. An entry without both is no entry.
-    pub fn engine_version(&self, address: &str) -> Option<((usize, usize), String)> {
+    /// What the engine at `address` told last time: the API version
+    /// (`1.41`), which engine it was (`docker`, `podman`) and its own
+    /// platform (`linux/amd64`). With them, a run needs no handshake. An
+    /// entry without all three is no entry.
+    pub fn engine_version(&self, address: &str) -> Option<EngineMemory> {
         let path = self.path("engines", &sha256_of(address.as_bytes()), "")?;
         let text = std::fs::read_to_string(path).ok()?;
-        let (version, kind) = text.trim().split_once(' ')?;
-        let (major, minor) = version.split_once('.')?;
-        let kind = kind.trim();
-        if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase()) {
+        let mut words = text.split_whitespace();
+        let (version, kind, platform) = (words.next()?, words.next()?, words.next()?);
+        if words.next().is_some() {
             return None;
         }
-        Some(((major.parse().ok()?, minor.parse().ok()?), kind.to_string()))
+        let (major, minor) = version.split_once('.')?;
+        let word_ok = |w: &str, extra: &[u8]| {
+            w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+        };
+        if !word_ok(kind, b"") || !word_ok(platform, b"/_-.") || !platform.contains('/') {
+            return None;
+        }
+        Some(EngineMemory {
+            version: (major.parse().ok()?, minor.parse().ok()?),
+            kind: kind.to_string(),
+            platform: platform.to_string(),
+        })
     }
 
-    pub fn put_engine_version(&self, address: &str, (major, minor): (usize, usize), kind: &str) {
+    pub fn put_engine_version(&self, address: &str, memory: &EngineMemory) {
         if let Some(path) = self.path("engines", &sha256_of(address.as_bytes()), "") {
-            write_atomically(&path, format!("{major}.{minor} {kind}\n").as_bytes());
+            let (major, minor) = memory.version;
+            let line = format!("{major}.{minor} {} {}\n", memory.kind, memory.platform);
+            write_atomically(&path, line.as_bytes());
         }
     }
+}
+
+/// What an engine told at the handshake, kept for the next run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineMemory {
+    pub version: (usize, usize),
+    pub kind: String,
+    pub platform: String,
 }
 
 /// Writes a temporary file beside `path` and renames it into place; any
@@ -256,15 +278,24 @@ mod tests {
         let cache = Cache::new(dir.path());
         let address = "unix:///var/run/docker.sock";
         assert_eq!(cache.engine_version(address), None);
-        cache.put_engine_version(address, (1, 52), "docker");
-        assert_eq!(
-            cache.engine_version(address),
-            Some(((1, 52), "docker".to_string()))
-        );
+        let memory = EngineMemory {
+            version: (1, 52),
+            kind: "docker".to_string(),
+            platform: "linux/arm64/v8".to_string(),
+        };
+        cache.put_engine_version(address, &memory);
+        assert_eq!(cache.engine_version(address), Some(memory));
         let path = cache
             .path("engines", &sha256_of(address.as_bytes()), "")
             .unwrap();
-        for old in ["1.41\n", "1.41 \n", "x.41 docker\n", "1.41 Dock er\n"] {
+        for old in [
+            "1.41\n",
+            "1.41 docker\n",
+            "x.41 docker linux/amd64\n",
+            "1.41 Docker linux/amd64\n",
+            "1.41 docker linux\n",
+            "1.41 docker linux/amd64 more\n",
+        ] {
             std::fs::write(&path, old).unwrap();
             assert_eq!(cache.engine_version(address), None, "{old:?}");
         }

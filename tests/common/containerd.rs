@@ -70,10 +70,18 @@ impl Containerd {
             r#"version = 2
 root = "{root}/root"
 state = "{root}/state"
-# Nothing here runs containers: no CRI, and no snapshotters that need a
-# filesystem or a device this machine may not have (overlayfs and native stay).
+# An image store only: nothing here runs containers (no CRI, no runtimes,
+# whose shims would put sockets in the fixed /run/containerd/s), and no
+# snapshotters that need a filesystem or a device this machine may not have
+# (overlayfs, which unpacks the layers, and native stay).
 disabled_plugins = [
   "io.containerd.grpc.v1.cri",
+  "io.containerd.runtime.v1.linux",
+  "io.containerd.runtime.v2.task",
+  "io.containerd.monitor.v1.cgroups",
+  "io.containerd.service.v1.tasks-service",
+  "io.containerd.grpc.v1.tasks",
+  "io.containerd.internal.v1.restart",
   "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.devmapper",

@@ -640,7 +640,10 @@ mod tests {
         let stats = read.layer(&path).unwrap().unwrap();
         assert_eq!((stats.size, stats.diff_id.as_str()), (3, diff_id.as_str()));
         assert!(stats.listing.is_some());
-        assert_eq!(told.lock().unwrap().as_slice(), std::slice::from_ref(&diff_id));
+        assert_eq!(
+            told.lock().unwrap().as_slice(),
+            std::slice::from_ref(&diff_id)
+        );
 
         // Known (here with a size no reading would give): passed, not told.
         let known = KnownLayer {

@@ -251,6 +251,10 @@ pub struct HistoryItem {
 pub struct VersionInfo {
     #[serde(default)]
     pub components: Option<Vec<Component>>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub arch: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -261,6 +265,19 @@ pub struct Component {
 }
 
 impl VersionInfo {
+    /// The engine's own platform, `linux/amd64`; Linux on amd64 when it
+    /// does not say.
+    pub fn platform(&self) -> String {
+        let word = |w: &Option<String>, default: &str| {
+            w.as_deref()
+                .map(str::trim)
+                .filter(|w| !w.is_empty() && !w.contains(char::is_whitespace))
+                .unwrap_or(default)
+                .to_ascii_lowercase()
+        };
+        format!("{}/{}", word(&self.os, "linux"), word(&self.arch, "amd64"))
+    }
+
     /// podman names its server component `Podman Engine`.
     pub fn is_podman(&self) -> bool {
         self.components
@@ -329,5 +346,9 @@ mod tests {
         .unwrap();
         assert!(!docker.is_podman());
         assert!(!VersionInfo::default().is_podman());
+        let arm: VersionInfo =
+            serde_json::from_str(r#"{"Os":"linux","Arch":"arm64","ApiVersion":"1.52"}"#).unwrap();
+        assert_eq!(arm.platform(), "linux/arm64");
+        assert_eq!(VersionInfo::default().platform(), "linux/amd64");
     }
 }

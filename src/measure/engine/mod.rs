@@ -27,7 +27,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use self::api::{ApiError, HistoryItem, Inspect, VersionInfo};
 use super::archive::{self, KnownLayer, Reuse};
-use super::cache::{Cache, LayerFacts};
+use super::cache::{Cache, EngineMemory, LayerFacts};
 use super::engine_host;
 use super::history::{Step, layers_with_history};
 use super::platform::{DEFAULT_PLATFORM, platform_matches};
@@ -116,6 +116,9 @@ pub struct Engine {
     docker: Result<Docker, Error>,
     /// Which engine, as the handshake or the cache told.
     kind: EngineKind,
+    /// The engine's own platform (`linux/amd64`): an image measured at
+    /// another, when none was asked for, is said to be.
+    own_platform: String,
     /// The address and what named it, for messages.
     host: String,
     /// The address itself, to connect again with a handshake.
@@ -126,7 +129,7 @@ pub struct Engine {
     remembered: bool,
     /// A client that made the handshake after the engine refused the
     /// remembered version (it was upgraded or downgraded since).
-    fresh: OnceCell<Result<(Docker, EngineKind), Error>>,
+    fresh: OnceCell<Result<(Docker, Told), Error>>,
     /// How long a request's answer may take, and how long an export may
     /// go silent once it has started.
     timeout: Duration,
@@ -172,21 +175,30 @@ impl Engine {
             .as_deref()
             .filter(|a| cfg!(unix) && a.starts_with("unix://"))
             .and_then(|a| {
-                let (version, kind) = cache.engine_version(a)?;
-                Some((a, version, EngineKind::from_name(&kind)?))
+                let memory = cache.engine_version(a)?;
+                let kind = EngineKind::from_name(&memory.kind)?;
+                Some((
+                    a,
+                    memory.version,
+                    Told {
+                        kind,
+                        platform: memory.platform,
+                    },
+                ))
             });
+        let was_remembered = remembered.is_some();
         let connected = match (&found, remembered) {
             (Err(reason), _) => Err(Error::Unreachable {
                 host: host.clone(),
                 reason: reason.clone(),
             }),
-            (Ok(_), Some((address, (major, minor), kind))) => {
+            (Ok(_), Some((address, (major, minor), told))) => {
                 let version = ClientVersion {
                     major_version: major,
                     minor_version: minor,
                 };
                 connect_unix(address, timeout, &version)
-                    .map(|docker| (docker, kind))
+                    .map(|docker| (docker, told.clone()))
                     .map_err(|e| Error::Unreachable {
                         host: host.clone(),
                         reason: describe(&e),
@@ -194,14 +206,15 @@ impl Engine {
             }
             (Ok(found), None) => handshake(&found.host, &host, &cache, timeout).await,
         };
-        let (docker, kind) = match connected {
-            Ok((docker, kind)) => (Ok(docker), kind),
-            Err(e) => (Err(e), EngineKind::Docker),
+        let (docker, told) = match connected {
+            Ok((docker, told)) => (Ok(docker), told),
+            Err(e) => (Err(e), Told::default()),
         };
         Engine {
-            remembered: remembered.is_some() && docker.is_ok(),
+            remembered: was_remembered && docker.is_ok(),
             docker,
-            kind,
+            kind: told.kind,
+            own_platform: told.platform,
             host,
             address,
             cache,
@@ -215,7 +228,7 @@ impl Engine {
         match self.fresh.get() {
             Some(fresh) => fresh
                 .as_ref()
-                .map(|(docker, kind)| (docker, *kind))
+                .map(|(docker, told)| (docker, told.kind))
                 .map_err(Clone::clone),
             None => self
                 .docker
@@ -240,7 +253,10 @@ impl Engine {
             .fresh
             .get_or_init(|| handshake(address, &self.host, &self.cache, self.timeout))
             .await;
-        fresh.as_ref().ok().map(|(docker, kind)| (docker, *kind))
+        fresh
+            .as_ref()
+            .ok()
+            .map(|(docker, told)| (docker, told.kind))
     }
 
     /// Inspect (and, with `platform`, for that platform), with the version
@@ -334,8 +350,19 @@ impl Engine {
         }
         if is_present(&inspect) {
             let platform = wanted.map(str::to_string);
+            // Nothing asked for, and not the engine's own platform: the
+            // image is here for another (a single-platform image, or the
+            // containerd store's preference fell on another).
+            let note = platform_of(&inspect)
+                .filter(|p| wanted.is_none() && !platform_matches(&self.own_platform, p))
+                .map(|p| {
+                    format!(
+                        "`{reference}` is in the local engine only for {p}, not for the engine's own {}: measured at {p}",
+                        self.own_platform
+                    )
+                });
             return Ok(vec![
-                self.found(reference, inspect, store, platform, None)
+                self.found(reference, inspect, store, platform, note)
                     .await?,
             ]);
         }
@@ -686,14 +713,31 @@ pub fn check_platform(
     Ok(())
 }
 
+/// What the handshake tells of the engine besides its API version.
+#[derive(Debug, Clone)]
+struct Told {
+    kind: EngineKind,
+    platform: String,
+}
+
+impl Default for Told {
+    fn default() -> Told {
+        Told {
+            kind: EngineKind::Docker,
+            platform: DEFAULT_PLATFORM.to_string(),
+        }
+    }
+}
+
 /// Connects to `address`, agrees on the API version with the engine and
-/// asks which engine it is; both are remembered in `cache` for the next run.
+/// asks which engine it is and its platform; all are remembered in `cache`
+/// for the next run.
 async fn handshake(
     address: &str,
     host: &str,
     cache: &Cache,
     timeout: Duration,
-) -> Result<(Docker, EngineKind), Error> {
+) -> Result<(Docker, Told), Error> {
     let unreachable = |e: BollardError| Error::Unreachable {
         host: host.to_string(),
         reason: describe(&e),
@@ -719,12 +763,19 @@ async fn handshake(
         EngineKind::Docker
     };
     let version = docker.client_version();
+    let told = Told {
+        kind,
+        platform: info.platform(),
+    };
     cache.put_engine_version(
         address,
-        (version.major_version, version.minor_version),
-        kind.name(),
+        &EngineMemory {
+            version: (version.major_version, version.minor_version),
+            kind: kind.name().to_string(),
+            platform: told.platform.clone(),
+        },
     );
-    Ok((docker, kind))
+    Ok((docker, told))
 }
 
 /// The engine refused the API version asked for: "client version 1.53 is
