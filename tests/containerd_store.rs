@@ -218,23 +218,6 @@ fn app_row(out: &Output) -> Value {
     row(&json(out), "app").clone()
 }
 
-/// (diff ID, size) per layer.
-fn layers(row: &Value) -> Vec<(String, u64)> {
-    row["layer_details"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no layer_details in {row:#}"))
-        .iter()
-        .map(|l| {
-            (
-                l["digest"].as_str().unwrap().to_string(),
-                l["size"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("no size in {l}")),
-            )
-        })
-        .collect()
-}
-
 /// What must be the same from Docker 29 and from the classic engine.
 fn assert_same_measure(ours: &Value, classic: &Value) {
     for key in ["size", "layers", "wasted"] {

@@ -10,23 +10,6 @@ use common::registry::LocalRegistry;
 use common::*;
 use serde_json::Value;
 
-/// (diff ID, size) per layer.
-fn layers(row: &Value) -> Vec<(String, u64)> {
-    row["layer_details"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no layer_details in {row:#}"))
-        .iter()
-        .map(|l| {
-            (
-                l["digest"].as_str().unwrap().to_string(),
-                l["size"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("no size in {l}")),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn an_image_in_podman_measures_as_in_dockerd_and_in_the_registry() {
     require_engine();

@@ -236,6 +236,23 @@ pub fn read_json(path: &Path) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
+/// (diff ID, size) per layer.
+pub fn layers(row: &serde_json::Value) -> Vec<(String, u64)> {
+    row["layer_details"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no layer_details in {row:#}"))
+        .iter()
+        .map(|l| {
+            (
+                l["digest"].as_str().unwrap().to_string(),
+                l["size"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("no size in {l}")),
+            )
+        })
+        .collect()
+}
+
 pub fn row<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["images"]
         .as_array()

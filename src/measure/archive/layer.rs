@@ -290,16 +290,7 @@ pub fn pass_known<R: Read>(
         count: 0,
         hasher: Sha256::new(),
     };
-    let mut head = [0u8; 4];
-    let mut len = 0;
-    while len < head.len() {
-        match blob.read(&mut head[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (head, len) = read_head(&mut blob)?;
     io::copy(&mut blob, &mut io::sink())?;
     let blob_digest = hex_digest(blob.hasher);
     if blob_digest != digest {
@@ -318,10 +309,9 @@ pub fn pass_known<R: Read>(
     })
 }
 
-/// The stream decompressed as its magic bytes say.
-pub(crate) fn decompress<'a, R: Read + 'a>(
-    mut reader: R,
-) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
+/// The first four bytes of a stream (fewer when it is shorter): enough to
+/// tell its compression.
+fn read_head(reader: &mut impl Read) -> io::Result<([u8; 4], usize)> {
     let mut head = [0u8; 4];
     let mut len = 0;
     while len < head.len() {
@@ -332,6 +322,14 @@ pub(crate) fn decompress<'a, R: Read + 'a>(
             Err(e) => return Err(e),
         }
     }
+    Ok((head, len))
+}
+
+/// The stream decompressed as its magic bytes say.
+pub(crate) fn decompress<'a, R: Read + 'a>(
+    mut reader: R,
+) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
+    let (head, len) = read_head(&mut reader)?;
     let compression = Compression::detect(&head[..len]);
     let whole = io::Cursor::new(head).take(len as u64).chain(reader);
     let decoded: Box<dyn Read + 'a> = match compression {

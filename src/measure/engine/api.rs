@@ -17,6 +17,8 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
+use crate::measure::platform::EntryPlatform;
+
 /// An API version, `(1, 52)`.
 pub type Version = (usize, usize);
 
@@ -208,18 +210,9 @@ pub struct ManifestSummary {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageData {
+    /// An OCI platform, as in an index's entries.
     #[serde(default)]
-    pub platform: Option<Platform>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Platform {
-    #[serde(default)]
-    pub os: String,
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
+    pub platform: Option<EntryPlatform>,
 }
 
 impl ManifestSummary {
