@@ -849,3 +849,69 @@ fn a_late_export_is_waited_for_and_a_stalled_one_is_an_error() {
     assert!(message.contains(&image.tag), "names the image: {message}");
     assert!(message.contains("stopped sending"), "{message}");
 }
+
+#[test]
+fn one_config_gives_the_same_table_and_explanation_on_every_engine() {
+    let image = wasteful("c8d-table");
+    let stored = through_containerd(&image, &[], None);
+    let serve_dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(
+        serve_dir.path(),
+        vec![(image.tag.clone(), stored.export.clone())],
+    );
+    let podman = common::podman::Podman::start();
+    let scratch = tempfile::tempdir().unwrap();
+    podman.load(&docker_save(&image, scratch.path(), "saved"));
+    let size = image.inspect_size();
+    // Exactly at its size budget: a byte more from any engine would fail it.
+    let work = workdir(&format!(
+        "[images.app]\nref = \"docker-daemon:{}\"\nmax-size = {size}\nmax-wasted = \"1MB\"\nmax-layers = 9\n",
+        image.tag
+    ));
+    let engines = [
+        ("classic", engine_socket()),
+        ("containerd", standin.host()),
+        ("podman", podman.host()),
+    ];
+    let mut tables = Vec::new();
+    let mut explained = Vec::new();
+    for (engine, host) in &engines {
+        let host = if host.starts_with("unix://") {
+            host.clone()
+        } else {
+            format!("unix://{host}")
+        };
+        let env = [("DOCKER_HOST", host.as_str())];
+        let out = budget_env(work.path(), &["check", "--format", "table"], &env);
+        assert_exit(&out, 0);
+        tables.push((engine, stdout(&out)));
+        let reference = format!("docker-daemon:{}", image.tag);
+        let out = budget_env(
+            work.path(),
+            &["explain", &reference, "--format", "json"],
+            &env,
+        );
+        assert_exit(&out, 0);
+        let mut explanation = json(&out);
+        // What names the image and its blobs where it is kept may differ
+        // (the containerd store keeps gzip blobs, the others plain tars):
+        // every figure must not.
+        explanation["digest"] = Value::Null;
+        for layer in explanation["layers"].as_array_mut().unwrap() {
+            layer["blob"] = Value::Null;
+            layer["compressed"] = Value::Null;
+        }
+        explained.push((engine, explanation));
+    }
+    let (_, classic) = &tables[0];
+    assert!(classic.contains("pass (new)"), "{classic}");
+    for (engine, table) in &tables[1..] {
+        assert_eq!(table, classic, "the table from {engine}");
+    }
+    let (_, classic) = &explained[0];
+    assert_eq!(classic["wasted"], WASTED, "{classic:#}");
+    assert_eq!(classic["size"], size, "{classic:#}");
+    for (engine, explanation) in &explained[1..] {
+        assert_eq!(explanation, classic, "explain from {engine}");
+    }
+}
