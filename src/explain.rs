@@ -4,8 +4,8 @@
 
 use crate::analysis::Analysis;
 use crate::analysis::explained::{self, Subject};
-use crate::config::PlatformChoice;
 use crate::measure::{Needs, Sources};
+use crate::model::PlatformChoice;
 use crate::model::{Explanation, ImageResult};
 
 /// What a file-by-file measurement needs: every entry, and the size.

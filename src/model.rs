@@ -4,6 +4,8 @@
 //! also the baseline format read back by `--baseline FILE`. Fields may be
 //! added within v1; none is renamed or removed.
 
+use std::fmt;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::size::Growth;
@@ -37,6 +39,24 @@ pub enum Severity {
     Fail,
     /// The budget could not be checked: the metric is unknown.
     Error,
+}
+
+/// Which manifest of a multi-platform image a budget applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformChoice {
+    /// `os/arch[/variant]`, such as `linux/amd64` or `linux/arm64/v8`.
+    One(String),
+    /// Every platform, each as its own row.
+    All,
+}
+
+impl fmt::Display for PlatformChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlatformChoice::One(p) => f.write_str(p),
+            PlatformChoice::All => f.write_str("all"),
+        }
+    }
 }
 
 /// One budget that an image did not keep (or could not be checked against).

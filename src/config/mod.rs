@@ -5,6 +5,7 @@
 //! `file:line:column` in one run, not just the first.
 
 mod interpolate;
+pub mod template;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -80,25 +81,7 @@ fn render_problems(problems: &[Problem]) -> String {
     text
 }
 
-pub use crate::model::Budget;
-
-/// Which manifest of a multi-platform image a budget applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlatformChoice {
-    /// `os/arch[/variant]`, such as `linux/amd64` or `linux/arm64/v8`.
-    One(String),
-    /// Every platform, each as its own row.
-    All,
-}
-
-impl fmt::Display for PlatformChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PlatformChoice::One(p) => f.write_str(p),
-            PlatformChoice::All => f.write_str("all"),
-        }
-    }
-}
+pub use crate::model::{Budget, PlatformChoice};
 
 /// One image to check, with everything resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -405,7 +388,7 @@ impl Walker<'_> {
             let inner = &rest[open + 1..open + close];
             if inner == "name" {
                 out.push_str(name);
-            } else if let Err(message) = crate::baseline::check_placeholder(inner) {
+            } else if let Err(message) = template::check_placeholder(inner) {
                 self.problem(offset, format!("in `baseline`: {message}"));
                 return None;
             } else {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::PlatformChoice;
+use crate::model::PlatformChoice;
 
 /// One entry of an index, as its JSON says (`manifests[i]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -26,7 +26,7 @@ use super::cache::{Cache, LayerFacts};
 use super::credentials::{self, Credentials};
 use super::platform::{self, SelectError};
 use super::{Measurement, Needs};
-use crate::config::PlatformChoice;
+use crate::model::PlatformChoice;
 use crate::retry::{Policy, root_cause};
 use manifest::Manifest;
 use session::Session;

@@ -10,7 +10,7 @@ use super::engine::{Want, check_platform};
 use super::registry::{self, Registry, RegistryOptions};
 use super::source::{self, Source};
 use super::{Engine, Error, IN_REGISTRY, Measurement, Needs};
-use crate::config::PlatformChoice;
+use crate::model::PlatformChoice;
 
 /// How sources are set up.
 #[derive(Debug, Clone, Default)]

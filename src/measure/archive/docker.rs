@@ -16,10 +16,10 @@ use super::image::{self, LayerRef};
 use super::layer::sha256_of;
 use super::store::{Store, clean};
 use super::{Error, oci, parse_json};
-use crate::config::PlatformChoice;
 use crate::measure::Measurement;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::{self, IndexEntry};
+use crate::model::PlatformChoice;
 
 const TRANSPORT: &str = "docker-archive";
 

@@ -17,9 +17,9 @@ mod store;
 use std::io::Read;
 use std::path::Path;
 
-use crate::config::PlatformChoice;
 use crate::measure::Measurement;
 use crate::measure::platform::SelectError;
+use crate::model::PlatformChoice;
 
 pub use layer::{Compression, KnownLayer, LayerError, LayerStats, layer_size};
 pub use store::Reuse;

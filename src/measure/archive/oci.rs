@@ -11,10 +11,10 @@ use super::image::{self, LayerRef};
 use super::layer::sha256_of;
 use super::store::Store;
 use super::{Error, parse_json};
-use crate::config::PlatformChoice;
 use crate::measure::Measurement;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::{self, IndexEntry};
+use crate::model::PlatformChoice;
 
 /// The annotation that names an image in a layout (skopeo's `oci:DIR:TAG`).
 pub(super) const REF_NAME: &str = "org.opencontainers.image.ref.name";

@@ -33,8 +33,8 @@ use super::history::{Step, layers_with_history};
 use super::platform::{DEFAULT_PLATFORM, platform_matches};
 use super::read_ahead::read_ahead;
 use super::{Error, Measurement};
-use crate::config::PlatformChoice;
 use crate::model::Metrics;
+use crate::model::PlatformChoice;
 
 /// Which engine answers: told once per run from `/version` (podman names
 /// its component), and remembered with the API version.
