@@ -11,11 +11,11 @@ use std::process::{Command, Stdio};
 use common::*;
 use flate2::write::GzEncoder;
 use image_budget::config::PlatformChoice;
-use image_budget::measure::archive::layer::ESTIMATE_CHUNK;
 use image_budget::measure::archive::{
     Error, layer_size, measure_docker_archive, measure_docker_archive_reader, measure_oci_archive,
     measure_oci_layout,
 };
+use image_budget::measure::layer::ESTIMATE_CHUNK;
 use image_budget::measure::platform::SelectError;
 use image_budget::measure::{Engine, Measurement};
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 #![no_main]
 
 use image_budget::analysis::{Analysis, advice, diff};
-use image_budget::measure::archive::layer::layer_stats;
+use image_budget::measure::layer::layer_stats;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

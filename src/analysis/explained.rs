@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::advice::{Advice, advise};
 use super::diff::{Diff, diff};
 use super::{Analysis, display};
-use crate::measure::waste::How;
+use crate::measure::layer::waste::How;
 use crate::model::{AdviceItem, Explanation, FileChange, PathBytes};
 
 pub const SCHEMA: &str = "image-budget/explain/v1";

@@ -11,7 +11,7 @@ pub mod advice;
 pub mod diff;
 pub mod explained;
 
-use crate::measure::waste::{self, Fate, How, Kind, Listing};
+use crate::measure::layer::waste::{self, Fate, How, Kind, Listing};
 use crate::model::Layer;
 
 /// A file the image shows.
@@ -217,7 +217,7 @@ pub fn display(path: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::measure::waste::{Entry, normalise};
+    use crate::measure::layer::waste::{Entry, normalise};
 
     pub(crate) fn file(path: &str, bytes: u64) -> Entry {
         Entry {

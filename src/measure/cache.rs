@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::archive::layer::sha256_of;
+use super::digest::sha256_of;
 
 /// What counting one layer blob told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +87,7 @@ impl Cache {
                     .map(|d| d.join("image-budget"))
             })
             .or_else(|| {
-                super::engine_host::home_dir(env, windows)
-                    .map(|h| h.join(".cache").join("image-budget"))
+                super::home::home_dir(env, windows).map(|h| h.join(".cache").join("image-budget"))
             });
         Cache { dir }
     }

@@ -4,18 +4,17 @@
 
 pub mod archive;
 pub mod cache;
-pub mod credentials;
+pub mod digest;
 mod engine;
-pub mod engine_host;
 mod history;
+mod home;
 pub(crate) mod image_config;
+pub mod layer;
 pub mod platform;
 pub mod progress;
-mod read_ahead;
 pub mod registry;
-pub mod source;
 mod sources;
-pub mod waste;
+pub mod transport;
 
 use crate::model::{Budget, Layer, Metrics};
 
@@ -44,7 +43,7 @@ pub struct Measurement {
     pub repo_digests: Vec<String>,
     /// Every layer's entries (oldest layer first), when `Needs::files` asked
     /// for them: what `explain` analyses.
-    pub listings: Option<Vec<waste::Listing>>,
+    pub listings: Option<Vec<layer::waste::Listing>>,
     /// Worth telling about how it was measured: a plain reference that the
     /// engine did not have, measured in its registry instead.
     pub note: Option<String>,

@@ -8,7 +8,7 @@ use super::archive;
 use super::cache::{Cache, LayerFacts};
 use super::engine::{Want, check_platform};
 use super::registry::{self, Registry, RegistryOptions};
-use super::source::{self, Source};
+use super::transport::{self, Source};
 use super::{Engine, Error, IN_REGISTRY, Measurement, Needs};
 use crate::model::PlatformChoice;
 
@@ -105,7 +105,7 @@ impl Sources {
         needs: Needs,
     ) -> Result<Vec<Measurement>, Error> {
         let compressed = needs.compressed;
-        let source = source::parse(reference).map_err(|reason| Error::InvalidReference {
+        let source = transport::parse(reference).map_err(|reason| Error::InvalidReference {
             reference: reference.to_string(),
             reason,
         })?;

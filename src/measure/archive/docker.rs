@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::image::{self, LayerRef};
-use super::layer::sha256_of;
 use super::store::{Store, clean};
 use super::{Error, oci, parse_json};
 use crate::measure::Measurement;
+use crate::measure::digest::sha256_of;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::{self, IndexEntry};
 use crate::model::PlatformChoice;

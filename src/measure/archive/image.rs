@@ -3,12 +3,12 @@
 //! IDs, and paired with the instruction that made it.
 
 use super::Error;
-use super::layer::Compression;
 use super::store::Store;
 use crate::measure::Measurement;
 use crate::measure::image_config::ImageConfig;
+use crate::measure::layer::Compression;
+use crate::measure::layer::waste;
 use crate::measure::platform::platform_name;
-use crate::measure::waste;
 use crate::model::{Layer, Metrics};
 
 /// A layer as a manifest lists it.

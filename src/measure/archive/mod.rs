@@ -10,7 +10,6 @@
 
 mod docker;
 mod image;
-pub mod layer;
 mod oci;
 mod store;
 
@@ -21,7 +20,7 @@ use crate::measure::Measurement;
 use crate::measure::platform::SelectError;
 use crate::model::PlatformChoice;
 
-pub use layer::{Compression, KnownLayer, LayerError, LayerStats, layer_size};
+pub use crate::measure::layer::{Compression, KnownLayer, LayerError, LayerStats, layer_size};
 pub use store::Reuse;
 
 /// Why an archive or layout could not be measured. Each message says what

@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::image::{self, LayerRef};
-use super::layer::sha256_of;
 use super::store::Store;
 use super::{Error, parse_json};
 use crate::measure::Measurement;
+use crate::measure::digest::sha256_of;
 use crate::measure::image_config::ImageConfig;
 use crate::measure::platform::{self, IndexEntry};
 use crate::model::PlatformChoice;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 
 use super::Error;
-use super::layer::{self, Compression, KnownLayer, LayerStats};
+use crate::measure::layer::{self, Compression, KnownLayer, LayerStats};
 use crate::measure::progress;
 
 /// Files larger than this are never manifests or configs.
@@ -610,7 +610,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&layer).unwrap();
         let blob = gz.finish().unwrap();
-        let digest = layer::sha256_of(&blob);
+        let digest = crate::measure::digest::sha256_of(&blob);
         let mut outer = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();
         h.set_size(blob.len() as u64);
@@ -620,7 +620,7 @@ mod tests {
         (
             outer.into_inner().unwrap(),
             digest,
-            layer::sha256_of(&layer),
+            crate::measure::digest::sha256_of(&layer),
         )
     }
 

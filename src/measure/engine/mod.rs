@@ -17,6 +17,7 @@
 
 pub mod api;
 mod export;
+pub mod host;
 
 use std::time::Duration;
 
@@ -26,12 +27,12 @@ use tokio::sync::OnceCell;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use self::api::{ApiError, HistoryItem, Inspect, VersionInfo};
+use self::host as engine_host;
 use super::archive::{self, KnownLayer, Reuse};
 use super::cache::{Cache, EngineMemory, LayerFacts};
-use super::engine_host;
 use super::history::{Step, layers_with_history};
+use super::layer::read_ahead::read_ahead;
 use super::platform::{DEFAULT_PLATFORM, platform_matches};
-use super::read_ahead::read_ahead;
 use super::{Error, Measurement};
 use crate::model::Metrics;
 use crate::model::PlatformChoice;
@@ -149,7 +150,7 @@ fn timeout_from_env() -> Duration {
 }
 
 impl Engine {
-    /// Finds the engine as the docker CLI does (see `engine_host`),
+    /// Finds the engine as the docker CLI does (see `host`),
     /// connects and negotiates the API version (engines from API 1.41,
     /// docker 20.10, to today's). No cache: every run makes the handshake.
     pub async fn connect() -> Engine {

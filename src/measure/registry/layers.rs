@@ -15,12 +15,12 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::manifest::Descriptor;
 use super::session::Session;
 use super::{Error, Registry};
-use crate::measure::archive::layer;
 use crate::measure::cache::LayerFacts;
 use crate::measure::image_config::ImageConfig;
+use crate::measure::layer;
+use crate::measure::layer::waste::{self, Listing};
 use crate::measure::platform::platform_name;
 use crate::measure::progress;
-use crate::measure::waste::{self, Listing};
 use crate::measure::{Measurement, Needs};
 use crate::model::{Layer, Metrics};
 

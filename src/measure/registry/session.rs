@@ -13,8 +13,8 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use super::manifest::{self, Manifest};
 use super::target::Target;
 use super::{Error, Registry};
-use crate::measure::archive::layer::sha256_of;
-use crate::measure::credentials::{Credentials, Source};
+use crate::measure::digest::sha256_of;
+use crate::measure::registry::credentials::{Credentials, Source};
 use crate::retry::{Next, is_transient, parse_retry_after, root_cause};
 
 /// Registries cap manifests at 4 MiB; a larger answer is not a manifest.

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use oci_client::Reference;
 
 use super::Error;
-use crate::measure::credentials;
+use crate::measure::registry::credentials;
 
 const DOCKER_HUB_HOST: &str = "registry-1.docker.io";
 

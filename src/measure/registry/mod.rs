@@ -9,6 +9,7 @@
 //! here so that every status, `Retry-After` and `Docker-Content-Digest` is
 //! seen, retried and reported as it is.
 
+pub mod credentials;
 mod layers;
 pub mod manifest;
 mod session;
@@ -22,8 +23,8 @@ use std::time::Duration;
 use oci_client::Client as OciClient;
 use oci_client::client::{ClientConfig, ClientProtocol};
 
+use self::credentials::Credentials;
 use super::cache::{Cache, LayerFacts};
-use super::credentials::{self, Credentials};
 use super::platform::{self, SelectError};
 use super::{Measurement, Needs};
 use crate::model::PlatformChoice;

@@ -27,7 +27,10 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tar::EntryType;
 
-use crate::measure::waste::{self, Kind, Listing};
+use super::waste::{self, Kind, Listing};
+use crate::measure::digest::hex_digest;
+#[cfg(test)]
+use crate::measure::digest::sha256_of;
 
 /// How a blob is compressed, told by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,23 +341,6 @@ pub(crate) fn decompress<'a, R: Read + 'a>(
         Compression::None => Box::new(BufReader::with_capacity(64 * 1024, whole)),
     };
     Ok((compression, decoded))
-}
-
-/// `sha256:<hex>` of what a hasher saw.
-pub(crate) fn hex_digest(hasher: Sha256) -> String {
-    let mut text = String::with_capacity(71);
-    text.push_str("sha256:");
-    for byte in &hasher.finalize() {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
-}
-
-/// `sha256:<hex>` of some bytes.
-pub(crate) fn sha256_of(bytes: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(bytes);
-    hex_digest(hasher)
 }
 
 /// The size of the writes that feed the gzip estimate.

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::measure::home::home_dir;
+
 #[cfg(not(windows))]
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// Docker Desktop's and dockerd's pipe when no context names another.
@@ -35,17 +37,6 @@ fn config_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     set("DOCKER_CONFIG")
         .map(PathBuf::from)
         .or_else(|| home_dir(env, cfg!(windows)).map(|h| h.join(".docker")))
-}
-
-/// The home directory as the docker CLI finds it (Go's `os.UserHomeDir`):
-/// `HOME`; on Windows `USERPROFILE` (what docker.exe reads), else `HOME`.
-pub(crate) fn home_dir(env: &dyn Fn(&str) -> Option<String>, windows: bool) -> Option<PathBuf> {
-    let set = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if windows {
-        set("USERPROFILE").or_else(|| set("HOME"))
-    } else {
-        set("HOME")
-    }
 }
 
 /// Finds the engine; the error says which setting names something unusable.
