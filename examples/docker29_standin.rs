@@ -7,7 +7,7 @@
 //! `ready`, on stdout.
 //!
 //! Usage: docker29_standin DIR TAG=SAVED.tar...
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_macros)]
 
 #[path = "../tests/common/containerd.rs"]
 mod containerd;

@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::check::Shard;
 use crate::publish::{CommentMode, CommentWhen, is_valid_id};
 use crate::report::Format;
 use crate::report::explain::ExplainFormat;
+use crate::shard::Shard;
+
+/// How many images are measured at once unless `--jobs` says.
+pub const JOBS: usize = 8;
 
 /// Where to comment, shared by `check` and `publish`.
 #[derive(Debug, Args)]
@@ -146,7 +149,7 @@ pub struct CheckArgs {
     pub shard: Option<Shard>,
 
     /// How many images are measured at once
-    #[arg(long, value_name = "N", default_value_t = crate::check::JOBS as u64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "N", default_value_t = JOBS as u64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub jobs: u64,
 
     /// Stop measuring after this long (such as 90s, 10m, 1h): the images not

@@ -1,6 +1,6 @@
 //! `budget`: parse the arguments, run, exit with the status.
 
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::disallowed_macros)]
 
 use std::process::ExitCode;
 

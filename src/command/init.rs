@@ -1,9 +1,15 @@
-//! `budget init`: a budgets.toml from today's sizes plus headroom. Pure: the
-//! caller measures and writes.
+//! `budget init`: a budgets.toml from today's sizes plus headroom: the images
+//! measured, the file rendered (pure) and written.
 
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use super::Exit;
+use crate::cli::InitArgs;
+use crate::measure::cache::Cache;
+use crate::measure::{Needs, Options, Sources};
+use crate::model::Metrics;
+use crate::output;
 use crate::size;
 
 /// What `init` needs to know of one image.
@@ -77,6 +83,63 @@ pub fn render(images: &[Measured], headroom: u64) -> String {
         );
     }
     out
+}
+
+/// `budget init`.
+pub async fn run(args: InitArgs) -> Result<Exit, String> {
+    if args.config.exists() && !args.force {
+        return Err(format!(
+            "`{}` exists already; pass --force to overwrite it, or -c to write another file",
+            args.config.display()
+        ));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let sources = Sources::new(Options {
+        cache: Cache::from_env(&env),
+        ..Options::default()
+    });
+    let needs = Needs {
+        size: true,
+        ..Needs::default()
+    };
+    let mut measured = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &args.references {
+        match sources.measure(reference, None, needs).await {
+            Ok(mut all) => match all.swap_remove(0).metrics {
+                Metrics {
+                    size: Some(size),
+                    layers: Some(layers),
+                    ..
+                } => measured.push(Measured {
+                    reference: reference.clone(),
+                    size,
+                    layers,
+                }),
+                _ => failures.push(format!(
+                    "the uncompressed size of `{reference}` is unknown at its source; pull it into the engine first"
+                )),
+            },
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "{}\nnothing was written",
+            failures.join("\nerror: ")
+        ));
+    }
+    let text = render(&measured, args.headroom);
+    std::fs::write(&args.config, text)
+        .map_err(|e| format!("cannot write `{}`: {e}", args.config.display()))?;
+    output::say(&format!(
+        "wrote {} with {} image{} (today's sizes plus {}% headroom)",
+        args.config.display(),
+        measured.len(),
+        if measured.len() == 1 { "" } else { "s" },
+        args.headroom
+    ));
+    Ok(Exit::Pass)
 }
 
 #[cfg(test)]

@@ -2,11 +2,16 @@
 //! `check` finds over a threshold: every layer's entries read (the engine's
 //! export, the registry's blobs, the archive), then analysed.
 
+use super::Exit;
 use crate::analysis::Analysis;
 use crate::analysis::explained::{self, Subject};
-use crate::measure::{Needs, Sources};
+use crate::cli::ExplainArgs;
+use crate::measure::cache::Cache;
+use crate::measure::{Needs, Options, Sources, progress};
 use crate::model::PlatformChoice;
 use crate::model::{Explanation, ImageResult};
+use crate::output;
+use crate::report;
 
 /// What a file-by-file measurement needs: every entry, and the size.
 const FILES: Needs = Needs {
@@ -74,4 +79,29 @@ pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> E
     };
     let baseline = baseline.as_ref().map(Result::as_ref);
     explained::short(&image, baseline, CHANGES_KEPT, ADVICE_KEPT)
+}
+
+/// `budget explain`.
+pub async fn run(args: ExplainArgs) -> Result<Exit, String> {
+    progress::enable();
+    let env = |name: &str| std::env::var(name).ok();
+    let sources = Sources::new(Options {
+        cache: Cache::from_env(&env),
+        ..Options::default()
+    });
+    let platform = args.platform.clone().map(PlatformChoice::One);
+    let top = usize::try_from(args.top).unwrap_or(usize::MAX);
+    let image = analyse(&sources, &args.reference, platform.as_ref()).await?;
+    let baseline = match &args.baseline {
+        Some(reference) => Some(analyse(&sources, reference, platform.as_ref()).await?),
+        None => None,
+    };
+    let explained = explained::explain(
+        image.0,
+        &image.1,
+        baseline.as_ref().map(|(s, a)| (s.clone(), a)),
+        top,
+    );
+    output::write_report(&report::explain::render(&explained, args.format), None)?;
+    Ok(Exit::Pass)
 }

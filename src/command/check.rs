@@ -1,19 +1,26 @@
 //! `budget check`: pick the images, measure them and their baselines
 //! concurrently, judge each, and gather the report. One image's failure is
-//! that image's row; the others are still measured.
+//! that image's row; the others are still measured. Then the run around it:
+//! the baseline report read, the report written, the comment posted.
+
+use std::path::Path;
 
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use crate::baseline::{Finder, Found};
-use crate::config::{ImagePlan, Plan};
-use crate::explain;
+use super::{Exit, explain, publish};
+use crate::baseline::{self, BaselineReport, Finder, Found};
+use crate::cli::{CheckArgs, JOBS};
+use crate::config::{self, ImagePlan, Plan};
 use crate::judge::{self, Against};
-use crate::measure::{self, Measurement, Needs, Sources};
+use crate::measure::cache::Cache;
+use crate::measure::digest::sha256_of;
+use crate::measure::{self, IN_REGISTRY, Measurement, Needs, Options, Sources, progress};
 use crate::model::{ImageResult, Metrics, Report, Status};
-
-/// How many images are measured at once unless `--jobs` says.
-pub const JOBS: usize = 8;
+use crate::output;
+use crate::publish::CommentMode;
+use crate::report::{self, comment};
+use crate::shard::Shard;
 
 /// How a run is bounded.
 #[derive(Debug, Clone, Copy)]
@@ -31,28 +38,6 @@ impl Default for Limits {
             jobs: JOBS,
             timeout: None,
         }
-    }
-}
-
-/// Which slice of the images this run checks: `K/N`, K from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not a shard: write K/N with 1 <= K <= N, such as 2/8");
-        let (k, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = k.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || count == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
     }
 }
 
@@ -99,18 +84,6 @@ pub fn select(
         .filter(|i| shard.is_none_or(|s| s.holds(&i.name)))
         .cloned()
         .collect())
-}
-
-impl Shard {
-    /// True when the image of this name is this shard's: by a stable hash
-    /// of the name (64-bit FNV-1a), so adding or removing an image never
-    /// moves another between shards.
-    pub fn holds(&self, name: &str) -> bool {
-        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        hash % self.count as u64 == (self.index - 1) as u64
-    }
 }
 
 /// Measures and judges the images, in their config order (an image checked
@@ -252,6 +225,125 @@ async fn judge_one(
     result
 }
 
+/// `budget check`.
+pub async fn run(args: CheckArgs) -> Result<Exit, String> {
+    let plan = config::load(&args.config).map_err(|e| e.to_string())?;
+    let images = select(&plan, &args.names, args.shard).map_err(|e| e.to_string())?;
+    let env = |name: &str| std::env::var(name).ok();
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    // A baseline report that cannot be read fails every image's baseline,
+    // never the run: the images' own budgets are still judged.
+    let (saved, unreadable) = match &args.baseline {
+        Some(template) => match load_baseline_report(&template.to_string_lossy(), &cwd, &env) {
+            Ok(saved) => (saved, None),
+            Err(reason) => {
+                output::warn(&reason);
+                (
+                    None,
+                    Some(format!("the baseline report could not be read: {reason}")),
+                )
+            }
+        },
+        None => (None, None),
+    };
+    output::say(&format!(
+        "checking {} image{} from {}",
+        images.len(),
+        if images.len() == 1 { "" } else { "s" },
+        args.config.display()
+    ));
+    progress::enable();
+    let sources = Sources::new(Options {
+        insecure_registries: plan.insecure_registries.clone(),
+        cache: Cache::from_env(&env),
+    });
+    if let Some(saved) = &saved {
+        sources.remember(&saved.layer_facts()).await;
+    }
+    let baseline_unreadable = unreadable.is_some();
+    let mut finder = Finder::new(&sources, saved.as_ref(), &cwd, &env);
+    if let Some(reason) = unreadable {
+        finder = finder.unreadable(reason);
+    }
+    let limits = Limits {
+        jobs: usize::try_from(args.jobs).unwrap_or(JOBS),
+        timeout: args.timeout,
+    };
+    let mut report = check(&images, &sources, &finder, limits).await;
+    for image in &report.images {
+        for note in image.notes.iter().filter(|n| n.contains(IN_REGISTRY)) {
+            output::say(&format!("{}: {note}", image.name));
+        }
+    }
+    report.commit = baseline::head_commit(&cwd, &env);
+    report.config = std::fs::read(&args.config)
+        .ok()
+        .map(|bytes| sha256_of(&bytes));
+    let text = report::render(
+        &report,
+        args.format,
+        output::use_color(args.format, args.output.is_some()),
+    );
+    output::write_report(&text, args.output.as_deref())?;
+    if args.output.is_some() {
+        for line in report::stderr_lines(&report) {
+            output::say(&line);
+        }
+    }
+    // The report is out and the verdict is kept: a comment that cannot be
+    // posted is a warning, never a different exit status.
+    let body = comment::render(&report, &args.comment.comment_id);
+    publish::write_step_summary(&body);
+    if args.shard.is_some() {
+        // One shard's comment would overwrite the others': the job that
+        // merges the shard reports posts the one comment.
+        if args.comment.comment != CommentMode::Off {
+            output::say(
+                "a --shard run posts no comment; join the shards' reports with `budget merge` and post the result with `budget publish`",
+            );
+        }
+    } else if let Err(warning) = publish::post(&body, &report, &args.comment, None, None).await {
+        output::warn(&warning);
+    }
+    // A --baseline file that could not be read is bad input: every image is
+    // still judged and reported, and the run says so with its status.
+    if baseline_unreadable {
+        return Ok(Exit::Error);
+    }
+    Ok(super::exit_for(&report, args.no_fail))
+}
+
+/// `--baseline FILE`, where FILE may name `{merge-base}`: the report of the
+/// nearest commit of main that has one. None found: every image is new.
+fn load_baseline_report(
+    template: &str,
+    cwd: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<BaselineReport>, String> {
+    match baseline::report_path(template, cwd, env)? {
+        Some((path, commit)) => {
+            let mut report = BaselineReport::load(&path).map_err(|e| e.to_string())?;
+            if let Some(commit) = &commit {
+                output::say(&format!(
+                    "baseline report {} (commit {commit})",
+                    path.display()
+                ));
+            }
+            if commit.is_some() {
+                report.commit = commit;
+            }
+            Ok(Some(report))
+        }
+        None => {
+            output::say(&format!(
+                "no baseline report `{template}` for the merge base or its ancestors: every image is judged as new"
+            ));
+            Ok(Some(BaselineReport::default()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,9 +403,6 @@ mod tests {
                 .collect();
             assert_eq!(after, names(before));
         }
-        assert!("0/2".parse::<Shard>().is_err());
-        assert!("3/2".parse::<Shard>().is_err());
-        assert!("x".parse::<Shard>().is_err());
     }
 
     #[test]
