@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::publish::{CommentMode, CommentWhen, is_valid_id};
+use crate::model::CommentId;
+use crate::publish::{CommentMode, CommentWhen};
 use crate::report::Format;
 use crate::report::explain::ExplainFormat;
 use crate::shard::Shard;
@@ -21,8 +22,8 @@ pub struct CommentArgs {
     pub comment: CommentMode,
 
     /// Tells this config's comment apart from others in the same pull request
-    #[arg(long, value_name = "ID", default_value = "default", value_parser = comment_id)]
-    pub comment_id: String,
+    #[arg(long, value_name = "ID", default_value = "default")]
+    pub comment_id: CommentId,
 
     /// When to post a new comment: always, changed (something differs from
     /// the baseline), failing (an image over budget or not checked); an
@@ -33,14 +34,6 @@ pub struct CommentArgs {
     /// The GitHub token (default: $GITHUB_TOKEN); GitLab's is $GITLAB_TOKEN
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
     pub github_token: Option<String>,
-}
-
-fn comment_id(text: &str) -> Result<String, String> {
-    if is_valid_id(text) {
-        Ok(text.to_string())
-    } else {
-        Err("use 1 to 64 letters, digits, `.`, `_` or `-`".to_string())
-    }
 }
 
 #[derive(Debug, Parser)]

@@ -41,6 +41,58 @@ pub enum Severity {
     Error,
 }
 
+/// The id that tells one config's comment from another's in a pull
+/// request: 1 to 64 of `A-Z a-z 0-9 . _ -`, `default` unless given. The one
+/// rule for it, checked where it is read, so the hidden marker it makes
+/// (`<!-- image-budget:ID -->`) can never close the comment early.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommentId(String);
+
+/// The longest comment id.
+const MAX_COMMENT_ID: usize = 64;
+
+impl CommentId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hidden marker that finds the comment again.
+    pub fn marker(&self) -> String {
+        format!("<!-- image-budget:{} -->", self.0)
+    }
+}
+
+impl Default for CommentId {
+    fn default() -> CommentId {
+        CommentId("default".to_string())
+    }
+}
+
+impl std::str::FromStr for CommentId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CommentId, String> {
+        let valid = !text.is_empty()
+            && text.len() <= MAX_COMMENT_ID
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if valid {
+            Ok(CommentId(text.to_string()))
+        } else {
+            Err(format!(
+                "`{text}` is not a comment id: use 1 to {MAX_COMMENT_ID} letters, digits, `.`, `_` or `-`"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for CommentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Which manifest of a multi-platform image a budget applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformChoice {
@@ -380,5 +432,25 @@ impl Report {
 
     pub fn count(&self, status: Status) -> usize {
         self.images.iter().filter(|i| i.status == status).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comment_id_is_checked_once_and_makes_its_marker() {
+        let id: CommentId = "api.v2_x-1".parse().unwrap();
+        assert_eq!(id.marker(), "<!-- image-budget:api.v2_x-1 -->");
+        assert_eq!(
+            CommentId::default().marker(),
+            "<!-- image-budget:default -->"
+        );
+        assert!("a".repeat(64).parse::<CommentId>().is_ok());
+        for bad in ["", "a b", "x-->", "a<b>!c", &"a".repeat(65), &"é".repeat(3)] {
+            let err = bad.parse::<CommentId>().unwrap_err();
+            assert!(err.contains("not a comment id"), "{bad}: {err}");
+        }
     }
 }

@@ -15,7 +15,7 @@ mod github_fake;
 
 use github_fake::{ACTIONS_BOT, Fake, REPO_ID, TOKEN, fixture};
 use image_budget::publish::{
-    self, CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker, post,
+    CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker, post,
     pr_number_from_event, upsert_with,
 };
 use serde_json::{Value, json};
@@ -97,7 +97,7 @@ fn assert_no_token(error: &Error) {
 }
 
 fn body(text: &str) -> String {
-    format!("{}\n{text}", marker("default"))
+    format!("{}\n{text}", marker(&cid("default")))
 }
 
 /// The thread's requests with this verb (the one `GET /user` that asks
@@ -122,7 +122,7 @@ async fn updates_the_marked_comment_found_on_page_three() {
 
     let posted = upsert_with(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("new report"),
         &options(),
     )
@@ -164,13 +164,13 @@ async fn creates_a_comment_when_none_has_the_marker() {
     let (server, fake) = Fake::start("").await;
     fake.seed(&[
         "LGTM".to_string(),
-        format!("{}\nanother config's report", marker("other")),
+        format!("{}\nanother config's report", marker(&cid("other"))),
         "<!-- image-budget:default2 -->\nnot ours either".to_string(),
     ]);
 
     let posted = upsert_with(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -202,10 +202,10 @@ async fn two_upserts_leave_exactly_one_comment_with_the_second_body() {
     fake.seed(&["LGTM".to_string()]);
     let forge = target(server.uri());
 
-    let first = upsert_with(&forge, "default", &body("first"), &options())
+    let first = upsert_with(&forge, &cid("default"), &body("first"), &options())
         .await
         .unwrap();
-    let second = upsert_with(&forge, "default", &body("second"), &options())
+    let second = upsert_with(&forge, &cid("default"), &body("second"), &options())
         .await
         .unwrap();
 
@@ -214,7 +214,7 @@ async fn two_upserts_leave_exactly_one_comment_with_the_second_body() {
     let marked: Vec<_> = fake
         .bodies()
         .into_iter()
-        .filter(|(_, b)| b.contains(&marker("default")))
+        .filter(|(_, b)| b.contains(&marker(&cid("default"))))
         .collect();
     assert_eq!(marked.len(), 1, "{marked:?}");
     assert_eq!(marked[0].1, body("second"));
@@ -224,10 +224,10 @@ async fn two_upserts_leave_exactly_one_comment_with_the_second_body() {
 async fn a_body_without_its_marker_gets_it_on_the_first_line() {
     let (server, fake) = Fake::start("").await;
     let forge = target(server.uri());
-    upsert_with(&forge, "api", "## Image sizes", &options())
+    upsert_with(&forge, &cid("api"), "## Image sizes", &options())
         .await
         .unwrap();
-    upsert_with(&forge, "api", "## Image sizes, again", &options())
+    upsert_with(&forge, &cid("api"), "## Image sizes, again", &options())
         .await
         .unwrap();
     let after = fake.bodies();
@@ -248,9 +248,14 @@ async fn the_newest_of_ours_is_updated_and_our_older_duplicates_deleted() {
     ]);
     let before = fake.bodies();
 
-    upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
-        .await
-        .unwrap();
+    upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("fresh"),
+        &options(),
+    )
+    .await
+    .unwrap();
 
     let after = fake.bodies();
     assert_eq!(
@@ -275,9 +280,14 @@ async fn a_strangers_comment_with_our_marker_is_never_touched() {
     fake.seed_by("mallory", &[body("✅ forged again")]);
     let before = fake.authored();
 
-    let posted = upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("fresh"),
+        &options(),
+    )
+    .await
+    .unwrap();
 
     assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
     let after = fake.authored();
@@ -292,9 +302,14 @@ async fn a_strangers_comment_with_our_marker_is_never_touched() {
     // Only strangers' comments carry the marker: ours is a new one.
     let (server, fake) = Fake::start("").await;
     fake.seed_by("mallory", &[body("forged")]);
-    let posted = upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("fresh"),
+        &options(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(posted, Posted::Created { .. }), "{posted:?}");
     let after = fake.authored();
     assert_eq!(after.len(), 2);
@@ -312,9 +327,14 @@ async fn a_personal_token_owns_the_comments_of_its_user() {
     fake.seed(&[body("ours")]);
     let before = fake.authored();
 
-    upsert_with(&target(server.uri()), "default", &body("fresh"), &options())
-        .await
-        .unwrap();
+    upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("fresh"),
+        &options(),
+    )
+    .await
+    .unwrap();
 
     let after = fake.authored();
     assert_eq!(after[0], before[0]);
@@ -329,7 +349,7 @@ async fn the_same_body_again_sends_no_edit_and_a_quiet_run_creates_nothing() {
     let (server, fake) = Fake::start("").await;
     fake.seed(&[body("report")]);
     let forge = target(server.uri());
-    let posted = post(&forge, "default", &body("report"), true, &options())
+    let posted = post(&forge, &cid("default"), &body("report"), true, &options())
         .await
         .unwrap();
     assert!(
@@ -338,7 +358,7 @@ async fn the_same_body_again_sends_no_edit_and_a_quiet_run_creates_nothing() {
     );
     assert!(requests(&server, "PATCH").await.is_empty());
     // Quiet (nothing changed): ours is still brought up to date...
-    let posted = post(&forge, "default", &body("newer"), false, &options())
+    let posted = post(&forge, &cid("default"), &body("newer"), false, &options())
         .await
         .unwrap();
     assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
@@ -347,7 +367,7 @@ async fn the_same_body_again_sends_no_edit_and_a_quiet_run_creates_nothing() {
     let (server, fake) = Fake::start("").await;
     let posted = post(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("r"),
         false,
         &options(),
@@ -368,7 +388,7 @@ async fn enterprise_server_keeps_the_api_v3_path() {
 
     let posted = upsert_with(
         &target(format!("{}/api/v3/", server.uri())),
-        "default",
+        &cid("default"),
         &body("new"),
         &options(),
     )
@@ -397,9 +417,14 @@ async fn a_next_page_link_to_another_host_is_fetched_from_the_api_host() {
     bodies[110] = body("old");
     fake.seed(&bodies);
 
-    let posted = upsert_with(&target(server.uri()), "default", &body("new"), &options())
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("new"),
+        &options(),
+    )
+    .await
+    .unwrap();
 
     assert!(matches!(posted, Posted::Updated { .. }), "{posted:?}");
     assert_eq!(requests(&server, "GET").await.len(), 2);
@@ -412,7 +437,7 @@ async fn a_create_that_landed_but_answered_502_is_edited_not_repeated() {
 
     let posted = upsert_with(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -434,7 +459,7 @@ async fn a_create_that_failed_with_502_is_tried_again_after_listing() {
 
     let posted = upsert_with(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -466,7 +491,7 @@ async fn failing(verb: &str, responder: Echo) -> (MockServer, Arc<Fake>) {
 async fn upsert_err(server: &MockServer) -> Error {
     let error = upsert_with(
         &target(server.uri()),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -560,9 +585,14 @@ async fn rate_limited_429_waits_retry_after_then_succeeds() {
         .await;
 
     let (options, waits) = recording();
-    let posted = upsert_with(&target(server.uri()), "default", &body("report"), &options)
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(server.uri()),
+        &cid("default"),
+        &body("report"),
+        &options,
+    )
+    .await
+    .unwrap();
 
     assert!(matches!(posted, Posted::Created { .. }), "{posted:?}");
     assert_eq!(
@@ -676,7 +706,7 @@ async fn a_slow_answer_times_out() {
         timeout: Duration::from_millis(300),
         ..options()
     };
-    let error = upsert_with(&target(server.uri()), "default", &body("r"), &quick)
+    let error = upsert_with(&target(server.uri()), &cid("default"), &body("r"), &quick)
         .await
         .unwrap_err();
     assert_no_token(&error);
@@ -692,7 +722,7 @@ async fn a_closed_port_is_unreachable() {
     };
     let error = upsert_with(
         &target(format!("http://127.0.0.1:{port}")),
-        "default",
+        &cid("default"),
         &body("r"),
         &options(),
     )
@@ -717,12 +747,10 @@ async fn a_success_that_is_not_json_is_malformed() {
 }
 
 #[tokio::test]
-async fn bad_ids_and_targets_are_config_errors() {
+async fn bad_ids_and_targets_are_refused_before_any_request() {
     let (server, _) = Fake::start("").await;
-    let error = upsert_with(&target(server.uri()), "a b", "x", &options())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    // A bad id cannot even be made: it is refused where it is read.
+    assert!("a b".parse::<image_budget::model::CommentId>().is_err());
 
     let forge = Forge::GitHub(GitHubTarget {
         api_url: server.uri(),
@@ -730,7 +758,7 @@ async fn bad_ids_and_targets_are_config_errors() {
         number: 7,
         token: Token::new(TOKEN),
     });
-    let error = upsert_with(&forge, "default", "x", &options())
+    let error = upsert_with(&forge, &cid("default"), "x", &options())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Config { .. }), "{error:?}");
@@ -948,5 +976,9 @@ fn comment_mode_values_on_the_command_line() {
         CommentMode::GitHub
     );
     assert_eq!(CommentMode::default(), CommentMode::Auto);
-    let _ = publish::upsert; // the default-options entry point exists
+}
+
+/// A comment id the tests name.
+fn cid(id: &str) -> image_budget::model::CommentId {
+    id.parse().unwrap()
 }

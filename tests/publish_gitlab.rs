@@ -105,7 +105,7 @@ fn assert_no_token(error: &Error) {
 }
 
 fn body(text: &str) -> String {
-    format!("{}\n{text}", marker("default"))
+    format!("{}\n{text}", marker(&cid("default")))
 }
 
 /// The thread's requests with this verb (the one `GET /user` that asks
@@ -140,7 +140,7 @@ async fn updates_the_marked_note_found_on_page_three() {
 
     let posted = upsert_with(
         &target(&server, "42"),
-        "default",
+        &cid("default"),
         &body("new report"),
         &options(),
     )
@@ -177,9 +177,14 @@ async fn follows_link_headers_when_x_next_page_is_absent() {
     let (server, fake) = Fake::start("42", false).await;
     fake.seed(&many(250, 240));
 
-    let posted = upsert_with(&target(&server, "42"), "default", &body("new"), &options())
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(&server, "42"),
+        &cid("default"),
+        &body("new"),
+        &options(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(posted, Posted::Updated { url: None });
     assert_eq!(fake.bodies()[240].1, body("new"));
@@ -191,14 +196,14 @@ async fn creates_a_note_when_none_has_the_marker() {
     let (server, fake) = Fake::start("42", true).await;
     fake.seed(&[
         ("LGTM".into(), false),
-        (format!("{}\nanother config", marker("other")), false),
+        (format!("{}\nanother config", marker(&cid("other"))), false),
         // A system note is GitLab's own, even if it quoted the marker.
         (body("quoted in a system note"), true),
     ]);
 
     let posted = upsert_with(
         &target(&server, "42"),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -225,10 +230,10 @@ async fn two_upserts_leave_exactly_one_note_with_the_second_body() {
     let (server, fake) = Fake::start("42", true).await;
     let forge = target(&server, "42");
 
-    let first = upsert_with(&forge, "default", &body("first"), &options())
+    let first = upsert_with(&forge, &cid("default"), &body("first"), &options())
         .await
         .unwrap();
-    let second = upsert_with(&forge, "default", &body("second"), &options())
+    let second = upsert_with(&forge, &cid("default"), &body("second"), &options())
         .await
         .unwrap();
 
@@ -244,10 +249,10 @@ async fn a_project_path_is_one_encoded_segment() {
     let (server, fake) = Fake::start("acme%2Fplatform%2Fapi", true).await;
     let forge = target(&server, "acme/platform/api");
 
-    upsert_with(&forge, "default", &body("first"), &options())
+    upsert_with(&forge, &cid("default"), &body("first"), &options())
         .await
         .unwrap();
-    upsert_with(&forge, "default", &body("second"), &options())
+    upsert_with(&forge, &cid("default"), &body("second"), &options())
         .await
         .unwrap();
 
@@ -280,7 +285,7 @@ async fn failing(verb: &str, responder: Echo) -> (MockServer, Arc<Fake>) {
 async fn upsert_err(server: &MockServer) -> Error {
     let error = upsert_with(
         &target(server, "42"),
-        "default",
+        &cid("default"),
         &body("report"),
         &options(),
     )
@@ -365,9 +370,14 @@ async fn rate_limited_429_waits_retry_after_then_succeeds() {
         .await;
 
     let (options, waits) = recording();
-    let posted = upsert_with(&target(&server, "42"), "default", &body("report"), &options)
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(&server, "42"),
+        &cid("default"),
+        &body("report"),
+        &options,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(posted, Posted::Created { url: None });
     assert_eq!(
@@ -433,7 +443,7 @@ async fn a_slow_answer_times_out() {
         timeout: Duration::from_millis(300),
         ..options()
     };
-    let error = upsert_with(&target(&server, "42"), "default", &body("r"), &quick)
+    let error = upsert_with(&target(&server, "42"), &cid("default"), &body("r"), &quick)
         .await
         .unwrap_err();
     assert_no_token(&error);
@@ -452,7 +462,7 @@ async fn a_closed_port_is_unreachable() {
         mr_iid: IID,
         token: Token::new(TOKEN),
     });
-    let error = upsert_with(&forge, "default", &body("r"), &options())
+    let error = upsert_with(&forge, &cid("default"), &body("r"), &options())
         .await
         .unwrap_err();
     assert_no_token(&error);
@@ -634,7 +644,7 @@ async fn only_notes_by_the_tokens_user_are_ours() {
     fake.seed(&[(body("ours, older"), false), (body("ours"), false)]);
     let before = fake.authored();
 
-    let posted = upsert_with(&forge, "default", &body("fresh"), &options())
+    let posted = upsert_with(&forge, &cid("default"), &body("fresh"), &options())
         .await
         .unwrap();
 
@@ -660,10 +670,20 @@ async fn only_notes_by_the_tokens_user_are_ours() {
     // Only a stranger's note with the marker: ours is new.
     let (server, fake) = Fake::start("42", true).await;
     fake.seed_by(77, "mallory", &[body("forged")]);
-    let posted = upsert_with(&target(&server, "42"), "default", &body("r"), &options())
-        .await
-        .unwrap();
+    let posted = upsert_with(
+        &target(&server, "42"),
+        &cid("default"),
+        &body("r"),
+        &options(),
+    )
+    .await
+    .unwrap();
     assert_eq!(posted, Posted::Created { url: None });
     assert_eq!(fake.authored()[0].2, body("forged"));
     assert!(requests(&server, "PUT").await.is_empty());
+}
+
+/// A comment id the tests name.
+fn cid(id: &str) -> image_budget::model::CommentId {
+    id.parse().unwrap()
 }

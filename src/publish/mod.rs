@@ -24,15 +24,13 @@ use std::time::Duration;
 pub use crate::retry::Policy;
 use crate::retry::{parse_retry_after, root_cause};
 
-use crate::model::{Report, Status};
+use crate::model::{CommentId, Report, Status};
 use http::{
     Answer, Context, Failure, Kind, Outcome, next_link, parse_exhausted, retrying, same_origin,
 };
 
 pub use detect::{CommentMode, detect, detect_for, head_sha_from_event, pr_number_from_event};
 
-/// The longest comment id (`<!-- image-budget:ID -->`).
-const MAX_ID_LEN: usize = 64;
 /// A thread with more pages than this is not followed further (100 000 comments).
 const MAX_PAGES: usize = 1000;
 
@@ -148,7 +146,7 @@ impl CommentWhen {
     }
 }
 
-/// What [`upsert`] did.
+/// What [`post`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Posted {
     /// No comment of ours carried the marker: a new one was posted.
@@ -161,7 +159,7 @@ pub enum Posted {
     Skipped,
 }
 
-/// How requests are made. [`upsert`] uses the defaults; tests shorten them.
+/// How requests are made: the defaults, or shorter in tests.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Every request, its answer included, must finish within this.
@@ -295,32 +293,17 @@ impl Error {
     }
 }
 
-/// True for a valid comment id: 1 to 64 of `A-Z a-z 0-9 . _ -`.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// The hidden marker that finds the comment again: `<!-- image-budget:ID -->`,
-/// the one the renderer writes (an invalid id is made safe there; [`upsert`]
-/// refuses one).
+/// the one the renderer writes.
 pub use crate::report::comment::marker;
 
 /// Posts `body` as the one comment with id `id`: edits the newest comment
 /// of ours (written by the token's identity) carrying the marker, or creates
 /// one. `body` should hold the marker on its first line; when it does not,
 /// the marker is put there.
-pub async fn upsert(forge: &Forge, id: &str, body: &str) -> Result<Posted, Error> {
-    post(forge, id, body, true, &Options::default()).await
-}
-
-/// [`upsert`] with explicit timeouts and retries.
 pub async fn upsert_with(
     forge: &Forge,
-    id: &str,
+    id: &CommentId,
     body: &str,
     options: &Options,
 ) -> Result<Posted, Error> {
@@ -331,17 +314,11 @@ pub async fn upsert_with(
 /// existing comment of ours is brought up to date either way.
 pub async fn post(
     forge: &Forge,
-    id: &str,
+    id: &CommentId,
     body: &str,
     create: bool,
     options: &Options,
 ) -> Result<Posted, Error> {
-    if !is_valid_id(id) {
-        return Err(Error::config(
-            format!("the comment id `{id}` is not valid"),
-            "use 1 to 64 letters, digits, `.`, `_` or `-`",
-        ));
-    }
     let marker = marker(id);
     let body = if body.contains(&marker) {
         body.to_string()
@@ -366,25 +343,6 @@ pub async fn heads(forge: &Forge, options: &Options) -> Result<Vec<String>, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn marker_and_ids() {
-        assert_eq!(marker("default"), "<!-- image-budget:default -->");
-        assert_eq!(marker("api.v2_x-1"), "<!-- image-budget:api.v2_x-1 -->");
-        assert!(is_valid_id("default"));
-        assert!(is_valid_id(&"a".repeat(64)));
-        assert!(!is_valid_id(&"a".repeat(65)));
-        assert!(!is_valid_id(""));
-        assert!(!is_valid_id("a b"));
-        assert!(!is_valid_id("x-->"));
-        assert_eq!(marker("x -->y"), "<!-- image-budget:x_--_y -->");
-        assert_eq!(marker("a<b>!c"), "<!-- image-budget:a_b__c -->");
-        assert_eq!(marker(""), "<!-- image-budget:default -->");
-        assert_eq!(
-            marker(&"é".repeat(70)).len(),
-            "<!-- image-budget: -->".len() + 64
-        );
-    }
 
     #[test]
     fn token_prints_stars() {

@@ -4,7 +4,8 @@
 use super::comment::{self, Cause, LayerDiff, MAX_COMMENT_CHARS};
 use super::*;
 use crate::model::{
-    Baseline, Budget, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity, Status,
+    Baseline, Budget, CommentId, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity,
+    Status,
 };
 use crate::size::Growth;
 
@@ -232,7 +233,7 @@ fn ci_sample() -> Report {
 
 #[test]
 fn comment_snapshot() {
-    let body = comment::render(&ci_sample(), "default");
+    let body = comment::render(&ci_sample(), &cid("default"));
     assert!(
         body.starts_with("<!-- image-budget:default -->\n"),
         "{body}"
@@ -242,20 +243,20 @@ fn comment_snapshot() {
 
 #[test]
 fn comment_opens_with_the_verdict_and_the_largest_change() {
-    let body = comment::render(&ci_sample(), "default");
+    let body = comment::render(&ci_sample(), &cid("default"));
     let verdict = body.lines().nth(1).unwrap();
     assert_eq!(
         verdict,
         "### ❗ image-budget: 2 of 8 images over budget; 1 of 8 images could not be checked; 1 near the limit · largest change: api +12.4 MB (+9.1%)"
     );
     let pass = Report::new(vec![image("a", 1, Status::Pass)]);
-    let body = comment::render(&pass, "frontend");
+    let body = comment::render(&pass, &cid("frontend"));
     assert!(body.starts_with("<!-- image-budget:frontend -->\n### ✅ image-budget (frontend): all 1 image within budget\n"), "{body}");
 }
 
 #[test]
 fn comment_tells_base_image_from_own_layers() {
-    let body = comment::render(&ci_sample(), "default");
+    let body = comment::render(&ci_sample(), &cid("default"));
     assert!(
         body.contains("<details><summary>api: +12.4 MB (+9.1%) — own layers changed</summary>"),
         "{body}"
@@ -322,15 +323,25 @@ fn layer_diff_rule() {
 
 #[test]
 fn marker_ids_cannot_close_the_comment() {
-    assert_eq!(comment::marker("default"), "<!-- image-budget:default -->");
-    assert_eq!(comment::marker(""), "<!-- image-budget:default -->");
     assert_eq!(
-        comment::marker("a-->b <x>"),
-        "<!-- image-budget:a--_b__x_ -->"
+        comment::marker(&cid("default")),
+        "<!-- image-budget:default -->"
     );
-    let body = comment::render(&ci_sample(), "x --><img src=x>");
+    // An id that could close the comment is refused where it is read.
+    for hostile in ["a-->b <x>", "x --><img src=x>", ""] {
+        assert!(hostile.parse::<CommentId>().is_err(), "{hostile}");
+    }
+    let body = comment::render(&ci_sample(), &cid("frontend.v2"));
     assert_eq!(body.matches("-->").count(), 1, "{body}");
-    assert!(!body.contains("<img"), "{body}");
+    assert!(
+        body.starts_with("<!-- image-budget:frontend.v2 -->"),
+        "{body}"
+    );
+}
+
+/// A comment id the tests name.
+fn cid(id: &str) -> CommentId {
+    id.parse().unwrap()
 }
 
 const HOSTILE: &[&str] = &[
@@ -496,7 +507,7 @@ fn assert_no_injection(body: &str) {
 #[test]
 fn hostile_text_cannot_break_or_inject() {
     let report = hostile_report();
-    let body = comment::render(&report, "default");
+    let body = comment::render(&report, &cid("default"));
     assert_no_injection(&body);
     let tables = assert_tables_well_formed(&body);
     // The main table: a header, a rule, and a row per image.
@@ -564,7 +575,7 @@ fn main_rows(body: &str) -> Vec<&str> {
 #[test]
 fn six_hundred_hostile_images_fit_with_every_row_and_the_verdict() {
     let report = huge_report(600, 300);
-    let body = comment::render(&report, "default");
+    let body = comment::render(&report, &cid("default"));
     let chars = comment::comment_chars(&body);
     assert!(chars <= MAX_COMMENT_CHARS, "{chars} characters");
     assert!(body.starts_with(
@@ -590,7 +601,7 @@ fn layer_sections_go_before_findings_do() {
     // Findings fit; the layer sections do not all fit.
     let report = huge_report(60, 40);
     let full: usize = report.images.len();
-    let body = comment::render(&report, "default");
+    let body = comment::render(&report, &cid("default"));
     assert!(comment::comment_chars(&body) <= MAX_COMMENT_CHARS);
     assert_eq!(main_rows(&body).len(), full);
     // Every finding and note line is there ...
@@ -609,7 +620,7 @@ fn layer_sections_go_before_findings_do() {
 
     // Too many findings for all to fit: one line per image, no sections.
     let report = huge_report(200, 40);
-    let body = comment::render(&report, "default");
+    let body = comment::render(&report, &cid("default"));
     assert!(comment::comment_chars(&body) <= MAX_COMMENT_CHARS);
     assert_eq!(main_rows(&body).len(), 200);
     assert_eq!(body.matches("<details>").count(), 0);
@@ -627,7 +638,7 @@ fn layer_sections_go_before_findings_do() {
 
 #[test]
 fn a_small_report_keeps_everything() {
-    let body = comment::render(&ci_sample(), "default");
+    let body = comment::render(&ci_sample(), &cid("default"));
     assert!(!body.contains("omitted"), "{body}");
     assert_no_injection(&body);
     assert_tables_well_formed(&body);

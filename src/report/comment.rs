@@ -44,7 +44,7 @@ use super::{
     delta_text, largest_change, largest_layers_of, name_cell, severity_icon, shorten_hashes, size,
     verdict, worst_icon,
 };
-use crate::model::{ImageResult, Layer, Report, Severity};
+use crate::model::{CommentId, ImageResult, Layer, Report, Severity};
 
 /// The most characters a comment body may have: GitHub's limit is 65,536;
 /// the rest is a safety margin.
@@ -91,33 +91,9 @@ const LAYER_ROWS: usize = 12;
 /// How many of the largest layers are shown without baseline layers.
 const LARGEST_SHOWN: usize = 5;
 
-/// The hidden marker on the first line of the comment for config `id`.
-/// The ID is reduced to ASCII letters, digits, `.`, `_` and `-` (anything
-/// else becomes `_`, an empty ID is `default`), so no ID can end the HTML
-/// comment early. The publisher searches for exactly this string.
-pub fn marker(id: &str) -> String {
-    format!("<!-- image-budget:{} -->", marker_id(id))
-}
-
-/// The id as it goes in the marker: the renderer writes it and the publisher
-/// searches for it, so both call this. An empty id is `default`; any
-/// character but letters, digits, `.`, `_` and `-` becomes `_`, and the id is
-/// cut at 64 characters, so the marker can never close the comment early.
-fn marker_id(id: &str) -> String {
-    let id = id.trim();
-    if id.is_empty() {
-        return "default".to_string();
-    }
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect()
+/// The hidden marker that finds the comment again: `<!-- image-budget:ID -->`.
+pub fn marker(id: &CommentId) -> String {
+    id.marker()
 }
 
 /// Characters as GitHub counts them for its body limit.
@@ -126,7 +102,7 @@ pub fn comment_chars(body: &str) -> usize {
 }
 
 /// The comment body for `report`, with the marker for config `id`.
-pub fn render(report: &Report, id: &str) -> String {
+pub fn render(report: &Report, id: &CommentId) -> String {
     let head = head(report, id);
     let chars = comment_chars;
     let table = TABLE_STEPS
@@ -201,10 +177,10 @@ pub fn render(report: &Report, id: &str) -> String {
 }
 
 /// The marker and the verdict line, then a blank line.
-fn head(report: &Report, id: &str) -> String {
+fn head(report: &Report, id: &CommentId) -> String {
     let mut out = marker(id);
     out.push('\n');
-    let title = match marker_id(id).as_str() {
+    let title = match id.as_str() {
         "default" => "image-budget".to_string(),
         other => format!("image-budget ({other})"),
     };
@@ -657,7 +633,7 @@ mod tests {
             "{chart}"
         );
         assert!(!chart.contains("<x>"), "{chart}");
-        let body = super::render(&report, "default");
+        let body = super::render(&report, &crate::model::CommentId::default());
         assert!(body.contains("```mermaid"), "{body}");
         let mut fresh = image;
         fresh.history.clear();
