@@ -4,7 +4,9 @@
 //! finding (data), not an error. A metric that one side cannot provide is
 //! unknown: never zero, never a pass.
 
-use crate::model::{Budget, Delta, Finding, Metrics, Severity, Status};
+use crate::model::{
+    Budget, BudgetKey, Delta, Finding, LimitKind, Metric, Metrics, Severity, Status,
+};
 use crate::size::{self, Growth};
 
 /// What an image is compared with.
@@ -30,14 +32,43 @@ fn diff(now: Option<u64>, base: Option<u64>) -> Option<i64> {
     Some(i64::try_from(i128::from(now?) - i128::from(base?)).unwrap_or(i64::MAX))
 }
 
-fn unknown(code: &str, metric: &str, limit: u64) -> Finding {
+fn unknown(key: BudgetKey, limit: u64) -> Finding {
+    let metric = key.metric();
+    let what = metric
+        .why_unknown()
+        .map_or_else(|| format!("{} is unknown", metric.name()), str::to_string);
     Finding {
-        code: code.into(),
-        metric: metric.into(),
+        code: key,
+        metric,
         limit,
         actual: None,
         severity: Severity::Error,
-        message: format!("{metric} is unknown, so the {code} budget could not be checked"),
+        message: format!("{what}, so the {} budget could not be checked", key.name()),
+    }
+}
+
+/// `size 101 B is over the max-size budget of 100 B by 1 byte`, in each
+/// metric's words.
+fn over(key: BudgetKey, actual: u64, limit: u64) -> String {
+    let (name, noun) = (key.name(), key.noun());
+    let by = size::exact(actual - limit);
+    match key.metric() {
+        Metric::Layers => format!("{actual} layers, over the {name} {noun} of {limit}"),
+        Metric::Wasted => format!(
+            "{} wasted (in lower layers, overwritten or deleted by later ones), over the {name} {noun} of {} by {by}",
+            size::human(actual),
+            size::human(limit)
+        ),
+        Metric::Compressed => format!(
+            "compressed size {} is over the {name} {noun} of {} by {by}",
+            size::human(actual),
+            size::human(limit)
+        ),
+        Metric::Size => format!(
+            "size {} is over the {name} {noun} of {} by {by}",
+            size::human(actual),
+            size::human(limit)
+        ),
     }
 }
 
@@ -47,102 +78,34 @@ pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement 
         Against::Baseline(base) => Some(base),
         Against::Nothing | Against::Failed(_) => None,
     };
-    let mut findings = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
 
-    if let Some(limit) = budget.max_size {
-        match now.size {
-            None => findings.push(unknown("max-size", "size", limit)),
-            Some(actual) if actual > limit => findings.push(Finding {
-                code: "max-size".into(),
-                metric: "size".into(),
-                limit,
-                actual: Some(actual),
-                severity: Severity::Fail,
-                message: format!(
-                    "size {} is over the max-size budget of {} by {}",
-                    size::human(actual),
-                    size::human(limit),
-                    size::exact(actual - limit)
-                ),
-            }),
-            Some(_) => {}
+    // Absolute budgets: bytes and counts, each over its limit or unknown.
+    for key in BudgetKey::ALL {
+        if key.kind() == LimitKind::Growth {
+            continue;
         }
-    }
-    if let Some(limit) = budget.warn_size {
-        let failed = findings.iter().any(|f| f.code == "max-size");
-        match now.size {
-            None if budget.max_size.is_none() => findings.push(unknown("warn-size", "size", limit)),
-            Some(actual) if actual > limit && !failed => findings.push(Finding {
-                code: "warn-size".into(),
-                metric: "size".into(),
-                limit,
-                actual: Some(actual),
-                severity: Severity::Warn,
-                message: format!(
-                    "size {} is over the warn-size mark of {} by {}",
-                    size::human(actual),
-                    size::human(limit),
-                    size::exact(actual - limit)
-                ),
-            }),
-            _ => {}
-        }
-    }
-    if let Some(limit) = budget.max_compressed {
-        match now.compressed {
-            None => findings.push(Finding {
-                message: "the compressed size is unknown (the image is in no registry and could not be estimated), so the max-compressed budget could not be checked".into(),
-                ..unknown("max-compressed", "compressed", limit)
-            }),
-            Some(actual) if actual > limit => findings.push(Finding {
-                code: "max-compressed".into(),
-                metric: "compressed".into(),
-                limit,
-                actual: Some(actual),
-                severity: Severity::Fail,
-                message: format!(
-                    "compressed size {} is over the max-compressed budget of {} by {}",
-                    size::human(actual),
-                    size::human(limit),
-                    size::exact(actual - limit)
-                ),
-            }),
-            Some(_) => {}
-        }
-    }
-    if let Some(limit) = budget.max_wasted {
-        match now.wasted {
-            None => findings.push(Finding {
-                message: "wasted bytes are unknown (this source's layers were not read), so the max-wasted budget could not be checked".into(),
-                ..unknown("max-wasted", "wasted", limit)
-            }),
-            Some(actual) if actual > limit => findings.push(Finding {
-                code: "max-wasted".into(),
-                metric: "wasted".into(),
-                limit,
-                actual: Some(actual),
-                severity: Severity::Fail,
-                message: format!(
-                    "{} wasted (in lower layers, overwritten or deleted by later ones), over the max-wasted budget of {} by {}",
-                    size::human(actual),
-                    size::human(limit),
-                    size::exact(actual - limit)
-                ),
-            }),
-            Some(_) => {}
-        }
-    }
-    if let Some(limit) = budget.max_layers {
-        match now.layers {
-            None => findings.push(unknown("max-layers", "layers", limit)),
-            Some(actual) if actual > limit => findings.push(Finding {
-                code: "max-layers".into(),
-                metric: "layers".into(),
-                limit,
-                actual: Some(actual),
-                severity: Severity::Fail,
-                message: format!("{actual} layers, over the max-layers budget of {limit}"),
-            }),
+        let Some(limit) = budget.amount(key) else {
+            continue;
+        };
+        let outranking = key.outranked_by();
+        match key.metric().of(now) {
+            // An unknown metric is said once, by the budget that outranks.
+            None if outranking.is_some_and(|k| budget.has(k)) => {}
+            None => findings.push(unknown(key, limit)),
+            Some(actual) if actual > limit => {
+                if outranking.is_some_and(|k| findings.iter().any(|f| f.code == k)) {
+                    continue;
+                }
+                findings.push(Finding {
+                    code: key,
+                    metric: key.metric(),
+                    limit,
+                    actual: Some(actual),
+                    severity: key.severity(),
+                    message: over(key, actual, limit),
+                });
+            }
             Some(_) => {}
         }
     }
@@ -156,37 +119,32 @@ pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement 
             _ => None,
         },
     });
-    if let Some(base) = baseline {
-        let max = growth_finding("max-growth", budget.max_growth, Severity::Fail, now, base);
-        let failed = max.is_some();
-        findings.extend(max);
-        if !failed {
-            findings.extend(growth_finding(
-                "warn-growth",
-                budget.warn_growth,
-                Severity::Warn,
-                now,
-                base,
-            ));
-        }
-    }
-    if let Against::Failed(reason) = against {
-        for (code, limit) in [
-            ("max-growth", budget.max_growth),
-            ("warn-growth", budget.warn_growth),
-        ] {
-            if let Some(limit) = limit {
-                findings.push(Finding {
-                    code: code.into(),
-                    metric: "size".into(),
-                    limit: limit.allowed(0),
-                    actual: None,
-                    severity: Severity::Error,
-                    message: format!(
-                        "the {code} budget could not be checked: the baseline could not be measured: {reason}"
-                    ),
-                });
+    // Growth budgets: against the baseline, when there is one.
+    for key in BudgetKey::ALL {
+        let Some(limit) = budget.growth(key) else {
+            continue;
+        };
+        match against {
+            Against::Baseline(base) => {
+                let outranked = key
+                    .outranked_by()
+                    .is_some_and(|k| findings.iter().any(|f| f.code == k));
+                if !outranked {
+                    findings.extend(growth_finding(key, limit, now, base));
+                }
             }
+            Against::Failed(reason) => findings.push(Finding {
+                code: key,
+                metric: key.metric(),
+                limit: limit.allowed(0),
+                actual: None,
+                severity: Severity::Error,
+                message: format!(
+                    "the {} budget could not be checked: the baseline could not be measured: {reason}",
+                    key.name()
+                ),
+            }),
+            Against::Nothing => {}
         }
     }
 
@@ -206,17 +164,11 @@ pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement 
     }
 }
 
-fn growth_finding(
-    code: &str,
-    limit: Option<Growth>,
-    severity: Severity,
-    now: &Metrics,
-    base: &Metrics,
-) -> Option<Finding> {
-    let limit = limit?;
-    let (Some(n), Some(b)) = (now.size, base.size) else {
-        let allowed = base.size.map_or(0, |b| limit.allowed(b));
-        return Some(unknown(code, "size", allowed));
+fn growth_finding(key: BudgetKey, limit: Growth, now: &Metrics, base: &Metrics) -> Option<Finding> {
+    let metric = key.metric();
+    let (Some(n), Some(b)) = (metric.of(now), metric.of(base)) else {
+        let allowed = metric.of(base).map_or(0, |b| limit.allowed(b));
+        return Some(unknown(key, allowed));
     };
     let delta = i128::from(n) - i128::from(b);
     if !limit.exceeded(b, delta) {
@@ -226,20 +178,17 @@ fn growth_finding(
     let percent = size::percent_change(b, n)
         .map(|p| format!(" ({p:+.1}%)"))
         .unwrap_or_default();
-    let verb = if severity == Severity::Warn {
-        "mark"
-    } else {
-        "budget"
-    };
     Some(Finding {
-        code: code.into(),
-        metric: "size".into(),
+        code: key,
+        metric,
         limit: allowed,
         actual: Some(delta as u64),
-        severity,
+        severity: key.severity(),
         message: format!(
-            "grew by {}{percent} against the baseline, over the {code} {verb} of {limit} (at most {})",
+            "grew by {}{percent} against the baseline, over the {} {} of {limit} (at most {})",
             size::exact(delta as u64),
+            key.name(),
+            key.noun(),
             size::exact(allowed)
         ),
     })
@@ -260,7 +209,7 @@ mod tests {
     fn codes(j: &Judgement) -> Vec<(&str, Severity)> {
         j.findings
             .iter()
-            .map(|f| (f.code.as_str(), f.severity))
+            .map(|f| (f.code.name(), f.severity))
             .collect()
     }
 
@@ -321,7 +270,7 @@ mod tests {
         now.compressed = Some(61);
         let j = judge(&budget, &now, Against::Nothing);
         assert_eq!(codes(&j), [("max-compressed", Severity::Fail)]);
-        assert_eq!(j.findings[0].metric, "compressed");
+        assert_eq!(j.findings[0].metric, Metric::Compressed);
         now.compressed = Some(60);
         assert_eq!(judge(&budget, &now, Against::Nothing).status, Status::Pass);
         now.compressed = None;
@@ -453,7 +402,7 @@ mod tests {
         now.wasted = Some(1_001);
         let j = judge(&budget, &now, Against::Nothing);
         assert_eq!(codes(&j), [("max-wasted", Severity::Fail)]);
-        assert_eq!(j.findings[0].metric, "wasted");
+        assert_eq!(j.findings[0].metric, Metric::Wasted);
         assert_eq!(j.findings[0].actual, Some(1_001));
         now.wasted = Some(1_000);
         assert_eq!(judge(&budget, &now, Against::Nothing).status, Status::Pass);

@@ -41,6 +41,162 @@ pub enum Severity {
     Error,
 }
 
+/// What is measured of an image, each an exact count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Uncompressed bytes of all layers.
+    Size,
+    /// Bytes a pull transfers.
+    Compressed,
+    /// How many layers.
+    Layers,
+    /// Bytes lower layers hold that later layers overwrite or delete.
+    Wasted,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [
+        Metric::Size,
+        Metric::Compressed,
+        Metric::Layers,
+        Metric::Wasted,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Size => "size",
+            Metric::Compressed => "compressed",
+            Metric::Layers => "layers",
+            Metric::Wasted => "wasted",
+        }
+    }
+
+    /// A count of bytes (every metric but the layer count).
+    pub fn is_bytes(self) -> bool {
+        self != Metric::Layers
+    }
+
+    /// The measured value, `None` when unknown.
+    pub fn of(self, metrics: &Metrics) -> Option<u64> {
+        match self {
+            Metric::Size => metrics.size,
+            Metric::Compressed => metrics.compressed,
+            Metric::Layers => metrics.layers,
+            Metric::Wasted => metrics.wasted,
+        }
+    }
+
+    /// Why it can be unknown, where there is more to say than that it is.
+    pub fn why_unknown(self) -> Option<&'static str> {
+        match self {
+            Metric::Compressed => Some(
+                "the compressed size is unknown (the image is in no registry and could not be estimated)",
+            ),
+            Metric::Wasted => Some("wasted bytes are unknown (this source's layers were not read)"),
+            Metric::Size | Metric::Layers => None,
+        }
+    }
+}
+
+/// What a budget limits: bytes, a count, or growth against the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    Bytes,
+    Count,
+    Growth,
+}
+
+/// A budget's key in budgets.toml, and the code of the finding it makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetKey {
+    MaxSize,
+    WarnSize,
+    MaxCompressed,
+    MaxLayers,
+    MaxWasted,
+    MaxGrowth,
+    WarnGrowth,
+}
+
+impl BudgetKey {
+    /// In the order budgets are judged and listed.
+    pub const ALL: [BudgetKey; 7] = [
+        BudgetKey::MaxSize,
+        BudgetKey::WarnSize,
+        BudgetKey::MaxCompressed,
+        BudgetKey::MaxLayers,
+        BudgetKey::MaxWasted,
+        BudgetKey::MaxGrowth,
+        BudgetKey::WarnGrowth,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BudgetKey::MaxSize => "max-size",
+            BudgetKey::WarnSize => "warn-size",
+            BudgetKey::MaxCompressed => "max-compressed",
+            BudgetKey::MaxLayers => "max-layers",
+            BudgetKey::MaxWasted => "max-wasted",
+            BudgetKey::MaxGrowth => "max-growth",
+            BudgetKey::WarnGrowth => "warn-growth",
+        }
+    }
+
+    /// The key of this name.
+    pub fn named(name: &str) -> Option<BudgetKey> {
+        BudgetKey::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The metric it judges (growth is the size's).
+    pub fn metric(self) -> Metric {
+        match self {
+            BudgetKey::MaxSize
+            | BudgetKey::WarnSize
+            | BudgetKey::MaxGrowth
+            | BudgetKey::WarnGrowth => Metric::Size,
+            BudgetKey::MaxCompressed => Metric::Compressed,
+            BudgetKey::MaxLayers => Metric::Layers,
+            BudgetKey::MaxWasted => Metric::Wasted,
+        }
+    }
+
+    pub fn kind(self) -> LimitKind {
+        match self {
+            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => LimitKind::Growth,
+            BudgetKey::MaxLayers => LimitKind::Count,
+            _ => LimitKind::Bytes,
+        }
+    }
+
+    /// A warning mark, or a budget that fails.
+    pub fn severity(self) -> Severity {
+        match self {
+            BudgetKey::WarnSize | BudgetKey::WarnGrowth => Severity::Warn,
+            _ => Severity::Fail,
+        }
+    }
+
+    /// The budget that outranks this warning: when it fails, the warning
+    /// says nothing more.
+    pub fn outranked_by(self) -> Option<BudgetKey> {
+        match self {
+            BudgetKey::WarnSize => Some(BudgetKey::MaxSize),
+            BudgetKey::WarnGrowth => Some(BudgetKey::MaxGrowth),
+            _ => None,
+        }
+    }
+
+    /// `budget` or `mark`, as messages call it.
+    pub fn noun(self) -> &'static str {
+        match self.severity() {
+            Severity::Warn => "mark",
+            _ => "budget",
+        }
+    }
+}
+
 /// The id that tells one config's comment from another's in a pull
 /// request: 1 to 64 of `A-Z a-z 0-9 . _ -`, `default` unless given. The one
 /// rule for it, checked where it is read, so the hidden marker it makes
@@ -114,10 +270,10 @@ impl fmt::Display for PlatformChoice {
 /// One budget that an image did not keep (or could not be checked against).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable kebab-case code: the budget key (`max-size`, `warn-growth`...).
-    pub code: String,
+    /// The budget key (`max-size`, `warn-growth`...), as JSON writes it.
+    pub code: BudgetKey,
     /// The metric judged: `size`, `layers`, `compressed`, `wasted`.
-    pub metric: String,
+    pub metric: Metric,
     /// The limit in the metric's unit (bytes, or a count). For growth
     /// budgets, the largest growth in bytes the budget allows.
     pub limit: u64,
@@ -326,6 +482,69 @@ pub struct Budget {
         deserialize_with = "growth_in"
     )]
     pub warn_growth: Option<Growth>,
+}
+
+impl Budget {
+    /// The limit of a bytes or count budget.
+    pub fn amount(&self, key: BudgetKey) -> Option<u64> {
+        match key {
+            BudgetKey::MaxSize => self.max_size,
+            BudgetKey::WarnSize => self.warn_size,
+            BudgetKey::MaxCompressed => self.max_compressed,
+            BudgetKey::MaxLayers => self.max_layers,
+            BudgetKey::MaxWasted => self.max_wasted,
+            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => None,
+        }
+    }
+
+    /// The limit of a growth budget.
+    pub fn growth(&self, key: BudgetKey) -> Option<Growth> {
+        match key {
+            BudgetKey::MaxGrowth => self.max_growth,
+            BudgetKey::WarnGrowth => self.warn_growth,
+            _ => None,
+        }
+    }
+
+    pub fn has(&self, key: BudgetKey) -> bool {
+        self.amount(key).is_some() || self.growth(key).is_some()
+    }
+
+    /// Sets a bytes or count budget (a growth key takes [`Budget::set_growth`]).
+    pub fn set_amount(&mut self, key: BudgetKey, limit: u64) {
+        let field = match key {
+            BudgetKey::MaxSize => &mut self.max_size,
+            BudgetKey::WarnSize => &mut self.warn_size,
+            BudgetKey::MaxCompressed => &mut self.max_compressed,
+            BudgetKey::MaxLayers => &mut self.max_layers,
+            BudgetKey::MaxWasted => &mut self.max_wasted,
+            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => return,
+        };
+        *field = Some(limit);
+    }
+
+    pub fn set_growth(&mut self, key: BudgetKey, limit: Growth) {
+        match key {
+            BudgetKey::MaxGrowth => self.max_growth = Some(limit),
+            BudgetKey::WarnGrowth => self.warn_growth = Some(limit),
+            _ => {}
+        }
+    }
+
+    /// Each budget this one sets, else the one `defaults` sets.
+    #[must_use]
+    pub fn or(&self, defaults: &Budget) -> Budget {
+        let mut merged = defaults.clone();
+        for key in BudgetKey::ALL {
+            if let Some(limit) = self.amount(key) {
+                merged.set_amount(key, limit);
+            }
+            if let Some(limit) = self.growth(key) {
+                merged.set_growth(key, limit);
+            }
+        }
+        merged
+    }
 }
 
 /// Growth limits in JSON: a number of bytes, or a string such as "5%".

@@ -16,7 +16,7 @@ use crate::judge::{self, Against};
 use crate::measure::cache::Cache;
 use crate::measure::digest::sha256_of;
 use crate::measure::{self, IN_REGISTRY, Measurement, Needs, Options, Sources, progress};
-use crate::model::{ImageResult, Metrics, Report, Status};
+use crate::model::{BudgetKey, ImageResult, LimitKind, Metrics, Report, Status};
 use crate::output;
 use crate::publish::CommentMode;
 use crate::report::{self, comment};
@@ -207,9 +207,11 @@ async fn judge_one(
         (None, None) => Against::Nothing,
     };
     let verdict = judge::judge(&image.budget, &result.metrics, against);
+    let judges_growth = BudgetKey::ALL
+        .into_iter()
+        .any(|k| k.kind() == LimitKind::Growth && image.budget.has(k));
     if let Some(reason) = failed
-        && image.budget.max_growth.is_none()
-        && image.budget.warn_growth.is_none()
+        && !judges_growth
     {
         result.notes.push(format!(
             "no delta: the baseline could not be measured: {reason}"

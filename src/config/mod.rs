@@ -8,12 +8,14 @@ mod interpolate;
 pub mod template;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::model::{BudgetKey, LimitKind};
 use crate::size::{self, Growth};
 pub use interpolate::{InterpolateError, interpolate};
 
@@ -142,17 +144,16 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
 }
 
 const TOP_KEYS: &[&str] = &["defaults", "images", "registries"];
-const BUDGET_KEYS: &[&str] = &[
-    "baseline",
-    "max-growth",
-    "warn-growth",
-    "max-size",
-    "warn-size",
-    "max-compressed",
-    "max-layers",
-    "platform",
-    "max-wasted",
-];
+/// The keys of `[defaults]` and `[images.*]` besides the budgets
+/// ([`BudgetKey`]) and, for an image, `ref`.
+const SETTING_KEYS: &[&str] = &["baseline", "platform"];
+
+/// Every key `[defaults]` takes: the settings, then each budget.
+fn known_keys() -> Vec<&'static str> {
+    let mut known = SETTING_KEYS.to_vec();
+    known.extend(BudgetKey::ALL.map(BudgetKey::name));
+    known
+}
 
 /// Validates config text. `lookup` reads environment variables.
 pub fn parse(
@@ -183,9 +184,8 @@ struct Settings {
     budget: Budget,
     /// `ref` was written (perhaps misspelt, or with a problem already reported).
     ref_written: bool,
-    /// Offsets, for errors that relate two keys.
-    max_size_at: Option<usize>,
-    warn_size_at: Option<usize>,
+    /// Where each budget was written, for errors that relate two keys.
+    at: BTreeMap<BudgetKey, usize>,
 }
 
 struct Walker<'a> {
@@ -355,19 +355,33 @@ impl Walker<'_> {
         insecure
     }
 
+    /// A warning mark must sit below the budget that outranks it, or it
+    /// can never fire (`warn-size` below `max-size`).
     fn check_pair(&mut self, merged: &Settings) {
-        if let (Some(max), Some(warn)) = (merged.budget.max_size, merged.budget.warn_size)
-            && warn >= max
-        {
-            let offset = merged.warn_size_at.or(merged.max_size_at).unwrap_or(0);
-            self.problem(
-                offset,
-                format!(
-                    "`warn-size` ({}) must be below `max-size` ({}), or the warning can never fire",
-                    size::human(warn),
-                    size::human(max)
-                ),
-            );
+        for warn_key in BudgetKey::ALL {
+            let Some(max_key) = warn_key.outranked_by() else {
+                continue;
+            };
+            if let (Some(max), Some(warn)) = (
+                merged.budget.amount(max_key),
+                merged.budget.amount(warn_key),
+            ) && warn >= max
+            {
+                let offset = [warn_key, max_key]
+                    .iter()
+                    .find_map(|k| merged.at.get(k).copied())
+                    .unwrap_or(0);
+                self.problem(
+                    offset,
+                    format!(
+                        "`{}` ({}) must be below `{}` ({}), or the warning can never fire",
+                        warn_key.name(),
+                        size::human(warn),
+                        max_key.name(),
+                        size::human(max)
+                    ),
+                );
+            }
         }
     }
 
@@ -449,52 +463,13 @@ impl Walker<'_> {
                     }
                 }
             }
-            "max-size" | "warn-size" | "max-compressed" | "max-wasted" => {
-                if let Some(bytes) = self.size(value, key_name) {
-                    match key_name {
-                        "max-size" => {
-                            s.budget.max_size = Some(bytes);
-                            s.max_size_at = Some(at);
-                        }
-                        "warn-size" => {
-                            s.budget.warn_size = Some(bytes);
-                            s.warn_size_at = Some(at);
-                        }
-                        "max-wasted" => s.budget.max_wasted = Some(bytes),
-                        _ => s.budget.max_compressed = Some(bytes),
-                    }
+            name if BudgetKey::named(name).is_some() => {
+                if let Some(key) = BudgetKey::named(name) {
+                    self.budget(s, key, value, at);
                 }
             }
-            "max-growth" | "warn-growth" => {
-                if let Some(growth) = self.growth(value, key_name) {
-                    if key_name == "max-growth" {
-                        s.budget.max_growth = Some(growth);
-                    } else {
-                        s.budget.warn_growth = Some(growth);
-                    }
-                }
-            }
-            "max-layers" => match value.get_ref() {
-                DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
-                    Ok(n) if n > 0 => s.budget.max_layers = Some(n as u64),
-                    _ => self.problem(
-                        at,
-                        format!(
-                            "`max-layers` must be a whole number above zero, found {}",
-                            i.as_str()
-                        ),
-                    ),
-                },
-                other => self.problem(
-                    at,
-                    format!(
-                        "`max-layers` must be a whole number such as 20, found {}",
-                        describe(other)
-                    ),
-                ),
-            },
             _ => {
-                let mut known: Vec<&str> = BUDGET_KEYS.to_vec();
+                let mut known = known_keys();
                 if is_image {
                     known.insert(0, "ref");
                     // A misspelt `ref` is reported once, as the typo.
@@ -531,6 +506,53 @@ impl Walker<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// One budget: bytes (SI or IEC), a count, or growth, as its key says.
+    fn budget(
+        &mut self,
+        s: &mut Settings,
+        key: BudgetKey,
+        value: &Spanned<DeValue<'_>>,
+        at: usize,
+    ) {
+        let name = key.name();
+        match key.kind() {
+            LimitKind::Bytes => {
+                if let Some(bytes) = self.size(value, name) {
+                    s.budget.set_amount(key, bytes);
+                    s.at.insert(key, at);
+                }
+            }
+            LimitKind::Growth => {
+                if let Some(growth) = self.growth(value, name) {
+                    s.budget.set_growth(key, growth);
+                    s.at.insert(key, at);
+                }
+            }
+            LimitKind::Count => match value.get_ref() {
+                DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                    Ok(n) if n > 0 => {
+                        s.budget.set_amount(key, n.unsigned_abs());
+                        s.at.insert(key, at);
+                    }
+                    _ => self.problem(
+                        at,
+                        format!(
+                            "`{name}` must be a whole number above zero, found {}",
+                            i.as_str()
+                        ),
+                    ),
+                },
+                other => self.problem(
+                    at,
+                    format!(
+                        "`{name}` must be a whole number such as 20, found {}",
+                        describe(other)
+                    ),
+                ),
+            },
         }
     }
 
@@ -624,24 +646,17 @@ impl Walker<'_> {
 }
 
 fn merge(defaults: &Settings, own: &Settings) -> Settings {
-    let b = &own.budget;
-    let d = &defaults.budget;
     Settings {
         reference: own.reference.clone(),
         ref_written: own.ref_written,
         baseline: own.baseline.clone().or_else(|| defaults.baseline.clone()),
         platform: own.platform.clone().or_else(|| defaults.platform.clone()),
-        budget: Budget {
-            max_size: b.max_size.or(d.max_size),
-            warn_size: b.warn_size.or(d.warn_size),
-            max_compressed: b.max_compressed.or(d.max_compressed),
-            max_layers: b.max_layers.or(d.max_layers),
-            max_wasted: b.max_wasted.or(d.max_wasted),
-            max_growth: b.max_growth.or(d.max_growth),
-            warn_growth: b.warn_growth.or(d.warn_growth),
+        budget: own.budget.or(&defaults.budget),
+        at: {
+            let mut at = defaults.at.clone();
+            at.extend(&own.at);
+            at
         },
-        max_size_at: own.max_size_at.or(defaults.max_size_at),
-        warn_size_at: own.warn_size_at.or(defaults.warn_size_at),
     }
 }
 

@@ -115,7 +115,7 @@ max-size = "1GB"
             "budgets.toml:6:12: `max-size` = \"150 MBB\": unknown unit `MBB`; write a size such as \"150MB\" (SI, 1 MB = 1,000,000 bytes), \"140MiB\" (IEC, 1 MiB = 1,048,576 bytes) or a number of bytes",
             "budgets.toml:7:13: `warn-size` must be greater than zero; remove the key for no limit",
             "budgets.toml:8:14: `max-layers` must be a whole number above zero, found -3",
-            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, max-growth, warn-growth, max-size, warn-size, max-compressed, max-layers, platform, max-wasted",
+            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, platform, max-size, warn-size, max-compressed, max-layers, max-wasted, max-growth, warn-growth",
             "budgets.toml:11:9: image `web` has no `ref`: add `ref = \"REPOSITORY:TAG\"` to `[images.web]`",
         ]
     );

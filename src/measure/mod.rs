@@ -16,7 +16,7 @@ pub mod registry;
 mod sources;
 pub mod transport;
 
-use crate::model::{Budget, Layer, Metrics};
+use crate::model::{Budget, BudgetKey, Layer, Metric, Metrics};
 
 pub use engine::Engine;
 pub use history::layers_with_history;
@@ -70,13 +70,15 @@ impl Needs {
     /// What an image's budgets judge: the size for size and growth budgets,
     /// the compressed size for `max-compressed`.
     pub fn of(budget: &Budget) -> Needs {
+        let judges = |metric: Metric| {
+            BudgetKey::ALL
+                .into_iter()
+                .any(|key| key.metric() == metric && budget.has(key))
+        };
         Needs {
-            size: budget.max_size.is_some()
-                || budget.warn_size.is_some()
-                || budget.max_growth.is_some()
-                || budget.warn_growth.is_some(),
-            compressed: budget.max_compressed.is_some(),
-            wasted: budget.max_wasted.is_some(),
+            size: judges(Metric::Size),
+            compressed: judges(Metric::Compressed),
+            wasted: judges(Metric::Wasted),
             files: false,
         }
     }

@@ -4,8 +4,8 @@
 use super::comment::{self, Cause, LayerDiff, MAX_COMMENT_CHARS};
 use super::*;
 use crate::model::{
-    Baseline, Budget, CommentId, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity,
-    Status,
+    Baseline, Budget, BudgetKey, CommentId, Delta, Finding, ImageResult, Layer, Metric, Metrics,
+    Report, Severity, Status,
 };
 use crate::size::Growth;
 
@@ -76,8 +76,8 @@ fn against(image: &mut ImageResult, size: u64, layers: Vec<Layer>) {
 
 fn finding(code: &str, severity: Severity, message: &str) -> Finding {
     Finding {
-        code: code.into(),
-        metric: "size".into(),
+        code: BudgetKey::named(code).expect("a budget key"),
+        metric: Metric::Size,
         limit: 0,
         actual: None,
         severity,
@@ -143,8 +143,8 @@ fn ci_sample() -> Report {
         ],
     );
     api.findings.push(Finding {
-        code: "max-growth".into(),
-        metric: "size".into(),
+        code: BudgetKey::MaxGrowth,
+        metric: Metric::Size,
         limit: 6_850_000,
         actual: Some(12_400_000),
         severity: Severity::Fail,

@@ -20,41 +20,7 @@
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::name_cell;
-use crate::model::{Budget, Finding, ImageResult, Report, Severity};
-
-/// The budgets in the order they are listed, with the metric each judges.
-const BUDGETS: [(&str, &str); 7] = [
-    ("max-size", "size"),
-    ("warn-size", "size"),
-    ("max-compressed", "compressed"),
-    ("max-layers", "layers"),
-    ("max-wasted", "wasted"),
-    ("max-growth", "size"),
-    ("warn-growth", "size"),
-];
-
-fn has_budget(budget: &Budget, code: &str) -> bool {
-    match code {
-        "max-size" => budget.max_size.is_some(),
-        "warn-size" => budget.warn_size.is_some(),
-        "max-compressed" => budget.max_compressed.is_some(),
-        "max-layers" => budget.max_layers.is_some(),
-        "max-wasted" => budget.max_wasted.is_some(),
-        "max-growth" => budget.max_growth.is_some(),
-        "warn-growth" => budget.warn_growth.is_some(),
-        _ => false,
-    }
-}
-
-fn metric_known(image: &ImageResult, metric: &str) -> bool {
-    match metric {
-        "size" => image.metrics.size.is_some(),
-        "compressed" => image.metrics.compressed.is_some(),
-        "layers" => image.metrics.layers.is_some(),
-        "wasted" => image.metrics.wasted.is_some(),
-        _ => true,
-    }
-}
+use crate::model::{BudgetKey, Finding, ImageResult, LimitKind, Report, Severity};
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &Report) -> String {
@@ -62,18 +28,19 @@ pub fn render(report: &Report) -> String {
     for image in &report.images {
         let label = name_cell(report, image);
         suite.add_test_case(measured(image, &label));
-        let mut codes: Vec<(&str, &str)> = BUDGETS
-            .iter()
-            .filter(|(code, _)| has_budget(&image.budget, code))
-            .copied()
+        // A case per budget the image has, in the vocabulary's order, and
+        // per other budget a finding names.
+        let mut keys: Vec<BudgetKey> = BudgetKey::ALL
+            .into_iter()
+            .filter(|key| image.budget.has(*key))
             .collect();
         for finding in &image.findings {
-            if !codes.iter().any(|(code, _)| *code == finding.code) {
-                codes.push((&finding.code, &finding.metric));
+            if !keys.contains(&finding.code) {
+                keys.push(finding.code);
             }
         }
-        for (code, metric) in codes {
-            suite.add_test_case(budget_case(image, &label, code, metric));
+        for key in keys {
+            suite.add_test_case(budget_case(image, &label, key));
         }
     }
     let mut junit = quick_junit::Report::new("image-budget");
@@ -106,8 +73,9 @@ fn measured(image: &ImageResult, label: &str) -> TestCase {
     case
 }
 
-fn budget_case(image: &ImageResult, label: &str, code: &str, metric: &str) -> TestCase {
-    let findings: Vec<&Finding> = image.findings.iter().filter(|f| f.code == code).collect();
+fn budget_case(image: &ImageResult, label: &str, key: BudgetKey) -> TestCase {
+    let (code, metric) = (key.name(), key.metric());
+    let findings: Vec<&Finding> = image.findings.iter().filter(|f| f.code == key).collect();
     let worst = findings.iter().map(|f| f.severity).max();
     let messages = || {
         findings
@@ -130,16 +98,16 @@ fn budget_case(image: &ImageResult, label: &str, code: &str, metric: &str) -> Te
             case.set_system_out(format!("warning: {}", messages()));
             case
         }
-        None if code.ends_with("-growth") && image.baseline.is_none() => {
+        None if key.kind() == LimitKind::Growth && image.baseline.is_none() => {
             let mut status = TestCaseStatus::skipped();
             status.set_message(
                 "not checked: no baseline (a new image is judged by absolute budgets only)",
             );
             case(image, label, code, status)
         }
-        None if !metric_known(image, metric) => {
+        None if metric.of(&image.metrics).is_none() => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message(format!("not checked: the {metric} is unknown"));
+            status.set_message(format!("not checked: the {} is unknown", metric.name()));
             case(image, label, code, status)
         }
         None => case(image, label, code, TestCaseStatus::success()),

@@ -24,36 +24,26 @@
 
 use std::fmt::Write;
 
-use crate::model::{ImageResult, Report};
+use crate::model::{ImageResult, Metric, Report};
 
-struct Family {
-    name: &'static str,
-    help: &'static str,
-    value: fn(&ImageResult) -> Option<u64>,
+/// A metric's family in `metrics.txt`: its name and help.
+fn family(metric: Metric) -> (&'static str, &'static str) {
+    match metric {
+        Metric::Size => (
+            "image_budget_size_bytes",
+            "Uncompressed size of the image: the sum of its layers.",
+        ),
+        Metric::Compressed => (
+            "image_budget_compressed_bytes",
+            "Bytes a pull transfers: the compressed layer blobs.",
+        ),
+        Metric::Layers => ("image_budget_layers", "Number of layers."),
+        Metric::Wasted => (
+            "image_budget_wasted_bytes",
+            "Bytes in lower layers that later layers overwrite or delete.",
+        ),
+    }
 }
-
-const FAMILIES: [Family; 4] = [
-    Family {
-        name: "image_budget_size_bytes",
-        help: "Uncompressed size of the image: the sum of its layers.",
-        value: |i| i.metrics.size,
-    },
-    Family {
-        name: "image_budget_compressed_bytes",
-        help: "Bytes a pull transfers: the compressed layer blobs.",
-        value: |i| i.metrics.compressed,
-    },
-    Family {
-        name: "image_budget_layers",
-        help: "Number of layers.",
-        value: |i| i.metrics.layers,
-    },
-    Family {
-        name: "image_budget_wasted_bytes",
-        help: "Bytes in lower layers that later layers overwrite or delete.",
-        value: |i| i.metrics.wasted,
-    },
-];
 
 /// A label value GitLab's parser and OpenMetrics both read back unchanged.
 fn label_value(text: &str) -> String {
@@ -87,24 +77,23 @@ fn labels(report: &Report, image: &ImageResult, estimated: bool) -> String {
 /// Renders the report as GitLab's metrics report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for family in &FAMILIES {
+    for metric in Metric::ALL {
+        let (name, help) = family(metric);
         let samples: Vec<(&ImageResult, u64)> = report
             .images
             .iter()
-            .filter_map(|image| (family.value)(image).map(|v| (image, v)))
+            .filter_map(|image| metric.of(&image.metrics).map(|v| (image, v)))
             .collect();
         if samples.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
-        let _ = writeln!(out, "# TYPE {} gauge", family.name);
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
         for (image, value) in samples {
-            let estimated = family.name == "image_budget_compressed_bytes"
-                && image.metrics.compressed_estimated;
+            let estimated = metric == Metric::Compressed && image.metrics.compressed_estimated;
             let _ = writeln!(
                 out,
-                "{}{{{}}} {value}",
-                family.name,
+                "{name}{{{}}} {value}",
                 labels(report, image, estimated)
             );
         }

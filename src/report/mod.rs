@@ -9,7 +9,7 @@ mod markdown;
 pub mod metrics;
 mod table;
 
-use crate::model::{ImageResult, Layer, Report, Severity, Status};
+use crate::model::{BudgetKey, ImageResult, Layer, Metric, Report, Severity, Status};
 use crate::size;
 
 /// The report formats of `--format`. The pull-request comment is not one:
@@ -215,7 +215,7 @@ fn shows_wasted(report: &Report) -> bool {
     report
         .images
         .iter()
-        .any(|i| i.budget.max_wasted.is_some() || i.metrics.wasted.is_some_and(|w| w > 0))
+        .any(|i| i.budget.has(BudgetKey::MaxWasted) || i.metrics.wasted.is_some_and(|w| w > 0))
 }
 
 /// The wasted column: `1.2 MB`, or `?` when not measured.
@@ -257,21 +257,29 @@ fn change_cell(image: &ImageResult) -> String {
     }
 }
 
-/// The budget column: `≤ 20.0 MB, +5%` from max-size and max-growth.
+/// The budget column: `≤ 20.0 MB, +5%` from max-size and max-growth, then
+/// the pull and wasted budgets; warnings and the layer count are elsewhere.
 fn budget_cell(image: &ImageResult) -> String {
-    let mut parts = Vec::new();
-    if let Some(max) = image.budget.max_size {
-        parts.push(format!("≤ {}", size::human(max)));
-    }
-    if let Some(growth) = image.budget.max_growth {
-        parts.push(format!("+{growth}"));
-    }
-    if let Some(max) = image.budget.max_compressed {
-        parts.push(format!("pull ≤ {}", size::human(max)));
-    }
-    if let Some(max) = image.budget.max_wasted {
-        parts.push(format!("wasted ≤ {}", size::human(max)));
-    }
+    let budget = &image.budget;
+    let parts: Vec<String> = [
+        BudgetKey::MaxSize,
+        BudgetKey::MaxGrowth,
+        BudgetKey::MaxCompressed,
+        BudgetKey::MaxWasted,
+    ]
+    .into_iter()
+    .filter_map(|key| {
+        if let Some(growth) = budget.growth(key) {
+            return Some(format!("+{growth}"));
+        }
+        let max = size::human(budget.amount(key)?);
+        Some(match key.metric() {
+            Metric::Compressed => format!("pull ≤ {max}"),
+            Metric::Wasted => format!("wasted ≤ {max}"),
+            _ => format!("≤ {max}"),
+        })
+    })
+    .collect();
     if parts.is_empty() {
         "-".to_string()
     } else {
@@ -281,7 +289,10 @@ fn budget_cell(image: &ImageResult) -> String {
 
 /// The layers column: `3`, or `3 / 20` with a max-layers budget.
 fn layers_cell(image: &ImageResult) -> String {
-    match (image.metrics.layers, image.budget.max_layers) {
+    match (
+        image.metrics.layers,
+        image.budget.amount(BudgetKey::MaxLayers),
+    ) {
         (Some(n), Some(max)) => format!("{n} / {max}"),
         (Some(n), None) => n.to_string(),
         (None, _) => "?".to_string(),

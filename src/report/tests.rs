@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{
-    Baseline, Budget, Delta, Finding, ImageResult, Layer, Metrics, Report, Severity, Status,
+    Baseline, Budget, BudgetKey, Delta, Finding, ImageResult, Layer, Metric, Metrics, Report,
+    Severity, Status,
 };
 
 fn image(name: &str, size: u64, status: Status) -> ImageResult {
@@ -59,8 +60,8 @@ fn sample() -> Report {
     });
     api.budget.max_growth = Some(crate::size::Growth::parse("5%").unwrap());
     api.findings.push(Finding {
-        code: "warn-growth".into(),
-        metric: "size".into(),
+        code: BudgetKey::WarnGrowth,
+        metric: Metric::Size,
         limit: 270_000,
         actual: Some(500_000),
         severity: Severity::Warn,
@@ -98,8 +99,8 @@ fn sample() -> Report {
         },
     ];
     bloated.findings.push(Finding {
-        code: "max-size".into(),
-        metric: "size".into(),
+        code: BudgetKey::MaxSize,
+        metric: Metric::Size,
         limit: 20_000_000,
         actual: Some(47_000_000),
         severity: Severity::Fail,
