@@ -218,7 +218,12 @@ pub fn human(bytes: u64) -> String {
 
 /// An exact byte count with thousands separators: `160,000,000 bytes`.
 pub fn exact(bytes: u64) -> String {
-    let digits = bytes.to_string();
+    count(bytes, "byte", "bytes")
+}
+
+/// A count with thousands separators and its noun: `1 file`, `15,843 files`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -226,8 +231,8 @@ pub fn exact(bytes: u64) -> String {
         }
         out.push(c);
     }
-    let unit = if bytes == 1 { "byte" } else { "bytes" };
-    format!("{out} {unit}")
+    let noun = if n == 1 { one } else { many };
+    format!("{out} {noun}")
 }
 
 /// A signed byte delta for people: `+1.2 MB`, `-300 B`, `±0 B`.
@@ -392,5 +397,13 @@ mod tests {
         for bad in ["", "0s", "s", "1.5m", "10 days", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn counts_have_separators_and_their_plural() {
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(15_843, "file", "files"), "15,843 files");
+        assert_eq!(count(0, "layer", "layers"), "0 layers");
+        assert_eq!(exact(1), "1 byte");
     }
 }

@@ -619,6 +619,11 @@ fn docker_save_archives_measure_as_the_engine_by_path_and_by_stream() {
     let measured = the_one(measure_docker_archive(&archive, None, None, false).unwrap());
     assert_same_as_engine(&measured, &image);
     assert_eq!(measured.digest, image.inspect("{{.Id}}"));
+    // Named `oci-archive:` by mistake, a `docker save` tar is still read as
+    // what it is.
+    let as_oci = the_one(measure_oci_archive(&archive, None, None, false).unwrap());
+    assert_eq!(as_oci.metrics, measured.metrics);
+    assert_eq!(as_oci.source, "docker-archive");
     assert_eq!(measured.metrics.layers, Some(4));
     assert_eq!(measured.metrics.compressed, None);
     let instructions: Vec<&str> = measured
@@ -1169,7 +1174,7 @@ fn multi_platform_layouts_measure_each_platform_and_skip_attestations() {
         );
         assert!(
             err.to_string()
-                .contains("hint: set `platform` to one of those")
+                .contains("hint: name one of those (`platform` in budgets.toml")
         );
     }
 

@@ -42,7 +42,7 @@ const CACHES: &[(&[&str], &str, &str)] = &[
     ),
     (
         &["var", "cache", "apt"],
-        "apt's downloaded packages",
+        "apt's cache (downloaded packages, pkgcache.bin, srcpkgcache.bin)",
         "end the `apt-get install` RUN with `&& apt-get clean`",
     ),
     (

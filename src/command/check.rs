@@ -173,7 +173,7 @@ async fn check_one(
         // Only an image over a threshold is read file by file: a run where
         // everything passes costs no more than the sizes.
         if matches!(row.status, Status::Warn | Status::Fail) {
-            row.explanation = Some(explain::for_row(sources, &image.reference, &row).await);
+            row.explanation = Some(explain::for_row(sources, &image.reference, &mut row).await);
         }
         rows.push(row);
     }

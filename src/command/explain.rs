@@ -54,7 +54,7 @@ pub async fn analyse(
 /// The explanation of a checked image over a threshold: its largest file
 /// changes against its baseline (when the baseline is an image to read,
 /// not a saved report) and the advice.
-pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> Explanation {
+pub async fn for_row(sources: &Sources, reference: &str, row: &mut ImageResult) -> Explanation {
     let platform = row.platform.clone().map(PlatformChoice::One);
     let image = match analyse(sources, reference, platform.as_ref()).await {
         Ok((_, image)) => image,
@@ -65,6 +65,10 @@ pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> E
             };
         }
     };
+    // Every layer was read file by file: its wasted bytes are known now.
+    if row.metrics.wasted.is_none() {
+        row.metrics.wasted = Some(image.wasted);
+    }
     let baseline = match &row.baseline {
         Some(b) if b.source == "reference" => Some(analyse(sources, &b.reference, platform.as_ref())
             .await
@@ -83,6 +87,11 @@ pub async fn for_row(sources: &Sources, reference: &str, row: &ImageResult) -> E
 
 /// `budget explain`.
 pub async fn run(args: ExplainArgs) -> Result<Exit, String> {
+    if args.platform.as_deref() == Some("all") {
+        return Err(
+            "`budget explain` reads one platform at a time: name one, such as `--platform linux/arm64` (`budget check` with `platform = \"all\"` checks each)".to_string(),
+        );
+    }
     progress::enable();
     let env = |name: &str| std::env::var(name).ok();
     let sources = Sources::new(Options {

@@ -37,11 +37,12 @@ fn instruction_text(instruction: Option<&str>) -> String {
     instruction.map_or_else(|| "(instruction unknown)".to_string(), shorten_hashes)
 }
 
-/// `layer 3 (RUN apt-get ...)`.
+/// `layer 3 (RUN apt-get ...)`, or `layer 3 (instruction unknown)`.
 fn layer_text(layer: Option<usize>, instruction: Option<&str>) -> String {
-    match layer {
-        Some(l) => format!("layer {l} ({})", instruction_text(instruction)),
-        None => String::new(),
+    match (layer, instruction) {
+        (Some(l), Some(instruction)) => format!("layer {l} ({})", shorten_hashes(instruction)),
+        (Some(l), None) => format!("layer {l} (instruction unknown)"),
+        (None, _) => String::new(),
     }
 }
 
@@ -129,12 +130,12 @@ fn text(e: &Explained) -> String {
     );
     let _ = writeln!(
         out,
-        "size {} = {} visible + {} wasted; {} files, {} layers",
+        "size {} = {} visible + {} wasted; {}, {}",
         size::exact(e.size),
         size::human(e.visible),
         size::human(e.wasted),
-        e.files,
-        e.layers.len()
+        size::count(e.files as u64, "file", "files"),
+        size::count(e.layers.len() as u64, "layer", "layers")
     );
 
     let _ = writeln!(out, "\nLayers (oldest first):");
@@ -242,13 +243,13 @@ fn markdown(e: &Explained) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### {}\n\n{} = {} visible + {} wasted; {} files, {} layers ({}{})\n",
+        "### {}\n\n{} = {} visible + {} wasted; {}, {} ({}{})\n",
         md(&e.subject.reference),
         size::exact(e.size),
         size::human(e.visible),
         size::human(e.wasted),
-        e.files,
-        e.layers.len(),
+        size::count(e.files as u64, "file", "files"),
+        size::count(e.layers.len() as u64, "layer", "layers"),
         md(&e.subject.source),
         e.subject
             .platform

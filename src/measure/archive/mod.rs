@@ -107,7 +107,7 @@ pub enum Error {
         available: Vec<String>,
     },
     #[error(
-        "`{archive}`: {source}\n  hint: set `platform` to one of those, or to \"all\" for each"
+        "`{archive}`: {source}\n  hint: name one of those (`platform` in budgets.toml, where \"all\" checks each; `--platform` for `budget explain`)"
     )]
     Platform {
         archive: String,
@@ -212,6 +212,16 @@ pub fn measure_oci_archive(
 ) -> Result<Vec<Measurement>, Error> {
     let mut store = store::open_tar(path, estimate_compressed)?;
     let name = path.display().to_string();
+    // The tar that `docker save` writes is read as what it is: its
+    // manifest.json names the images even where no index.json does.
+    if store.small("index.json")?.is_none() && store.small("manifest.json")?.is_some() {
+        return docker::measure(
+            &mut *store,
+            &reference("docker-archive", &name, selector),
+            selector,
+            platform,
+        );
+    }
     oci::measure(
         &mut *store,
         oci::Source::OciArchive,
@@ -287,7 +297,7 @@ mod tests {
         };
         assert_eq!(
             err.to_string(),
-            "`x`: the image has no `linux/s390x` manifest; it has: linux/amd64\n  hint: set `platform` to one of those, or to \"all\" for each"
+            "`x`: the image has no `linux/s390x` manifest; it has: linux/amd64\n  hint: name one of those (`platform` in budgets.toml, where \"all\" checks each; `--platform` for `budget explain`)"
         );
     }
 

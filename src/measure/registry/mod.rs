@@ -130,7 +130,9 @@ pub enum Error {
 
 fn platform_hint(error: &SelectError) -> &'static str {
     match error {
-        SelectError::Missing { .. } => "\n  hint: set `platform` to one of those, or to \"all\"",
+        SelectError::Missing { .. } => {
+            "\n  hint: name one of those (`platform` in budgets.toml, where \"all\" checks each; `--platform` for `budget explain`)"
+        }
         SelectError::Empty => "",
     }
 }
