@@ -106,6 +106,7 @@ pub(super) fn measure(
             config_name: &item.config,
             layers,
             listed_in: "manifest.json",
+            blobs_are_pushed: false,
         },
     )?;
     Ok(vec![measurement])

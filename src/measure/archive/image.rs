@@ -32,6 +32,11 @@ pub(super) struct Image<'a> {
     pub layers: Vec<LayerRef>,
     /// The file listing the layers, for messages.
     pub listed_in: &'a str,
+    /// The blobs are what a push of this image transfers, as they are (an
+    /// OCI layout: pushed blob by blob, compressed or not); otherwise an
+    /// uncompressed blob (`docker save`) is compressed by the push, and its
+    /// compressed size is estimated.
+    pub blobs_are_pushed: bool,
 }
 
 /// Media types of a filesystem layer, Docker v2 and OCI.
@@ -111,7 +116,8 @@ pub(super) fn measure(store: &mut dyn Store, image: Image<'_>) -> Result<Measure
         // `tar+gzip` on blobs it stores uncompressed
         // (`--dest-oci-accept-uncompressed-layers`).
         let blob_compressed = stats.compression != Compression::None;
-        let layer_compressed = blob_compressed.then_some(stats.blob_size);
+        let layer_compressed =
+            (blob_compressed || image.blobs_are_pushed).then_some(stats.blob_size);
         let counted =
             layer_compressed.or_else(|| stats.gzip_estimate.inspect(|_| estimated = true));
         compressed = compressed.zip(counted).map(|(a, b)| a + b);

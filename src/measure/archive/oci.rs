@@ -344,6 +344,7 @@ impl Walker<'_> {
                 config_name: &config_digest,
                 layers,
                 listed_in: &entry.digest,
+                blobs_are_pushed: self.source != Source::DockerArchive,
             },
         )
     }
