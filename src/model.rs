@@ -604,6 +604,35 @@ pub struct ImageResult {
     /// For an image over a warn or fail threshold: which files did it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// Its layers against its baseline's, by digest; none without a
+    /// baseline that lists its layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_change: Option<LayerChange>,
+}
+
+/// Why an image's layers differ from its baseline's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LayerCause {
+    /// The first layer differs: another base image, or another version of it.
+    BaseImage,
+    /// The first `shared` layers are the baseline's; the image's own
+    /// layers after them changed.
+    OwnLayers,
+    /// The same layers, by digest.
+    Same,
+}
+
+/// An image's layers against its baseline's, in the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerChange {
+    pub cause: LayerCause,
+    /// Layers the image has in common with the baseline from the bottom up,
+    /// in order.
+    pub shared: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub unchanged: u64,
 }
 
 impl ImageResult {

@@ -171,6 +171,7 @@ mod tests {
                     notes: Vec::new(),
                     history: Vec::new(),
                     explanation: None,
+                    layer_change: None,
                 })
                 .collect(),
         )

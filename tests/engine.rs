@@ -277,6 +277,13 @@ max-size = "2MB"
     assert_eq!(grown_row["delta"]["size"], 60_000);
     assert_eq!(grown_row["delta"]["layers"], 0);
     assert_eq!(grown_row["findings"][0]["code"], "max-growth");
+    // Its one layer is not the baseline's: in the report, as in the comment.
+    assert_eq!(
+        grown_row["layer_change"]["cause"], "base-image",
+        "{grown_row:#}"
+    );
+    assert_eq!(grown_row["layer_change"]["added"], 1);
+    assert_eq!(grown_row["layer_change"]["removed"], 1);
     assert_eq!(grown_row["findings"][0]["limit"], 50_000);
     assert_eq!(grown_row["findings"][0]["actual"], 60_000);
     let shrunk_row = row(&report, "shrunk");

@@ -10,6 +10,7 @@
 pub mod advice;
 pub mod diff;
 pub mod explained;
+pub mod layer_diff;
 
 use crate::measure::layer::waste::{self, Fate, How, Kind, Listing};
 use crate::model::Layer;

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 
 use super::{Exit, explain, publish};
+use crate::analysis::layer_diff::LayerDiff;
 use crate::baseline::{self, BaselineReport, Finder, Found};
 use crate::cli::{CheckArgs, JOBS};
 use crate::config::{self, ImagePlan, Plan};
@@ -136,6 +137,7 @@ fn empty_row(image: &ImagePlan) -> ImageResult {
         notes: Vec::new(),
         history: Vec::new(),
         explanation: None,
+        layer_change: None,
     }
 }
 
@@ -219,6 +221,10 @@ async fn judge_one(
     }
     if let Some(b) = &baseline {
         result.history = b.history.clone();
+        if !b.layer_details.is_empty() && !result.layer_details.is_empty() {
+            let diff = LayerDiff::new(&result.layer_details, &b.layer_details);
+            result.layer_change = Some(diff.summary());
+        }
     }
     result.baseline = baseline;
     result.delta = verdict.delta;

@@ -1,8 +1,9 @@
 //! Tests of the renderers CI systems and pull requests read: the comment,
 //! JUnit, GitLab metrics and GitHub annotations.
 
-use super::comment::{self, Cause, LayerDiff, MAX_COMMENT_CHARS};
+use super::comment::{self, MAX_COMMENT_CHARS};
 use super::*;
+use crate::analysis::layer_diff::{Cause, LayerDiff};
 use crate::model::{
     Baseline, Budget, BudgetKey, CommentId, Delta, Finding, ImageResult, Layer, Metric, Metrics,
     Report, Severity, Status,
@@ -46,6 +47,7 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         notes: Vec::new(),
         history: Vec::new(),
         explanation: None,
+        layer_change: None,
     }
 }
 
@@ -294,6 +296,11 @@ fn layer_diff_rule() {
     assert_eq!(diff.added, vec![(2, &d)]);
     assert_eq!(diff.removed, vec![(2, &c)]);
     assert_eq!(diff.unchanged.len(), 2);
+    // What the JSON report keeps of it.
+    assert_eq!(
+        serde_json::to_value(diff.summary()).unwrap(),
+        serde_json::json!({"cause": "own-layers", "shared": 2, "added": 1, "removed": 1, "unchanged": 2})
+    );
 
     // Appending layers is an own change too.
     let appended = [a.clone(), b.clone(), c.clone(), d.clone()];
@@ -306,6 +313,7 @@ fn layer_diff_rule() {
     let rebased = [d.clone(), b.clone(), c.clone()];
     let diff = LayerDiff::new(&rebased, &base);
     assert_eq!(diff.cause, Cause::BaseImage);
+    assert_eq!(diff.summary().cause, crate::model::LayerCause::BaseImage);
     assert_eq!(diff.added, vec![(0, &d)]);
     assert_eq!(diff.removed, vec![(0, &a)]);
     assert_eq!(diff.unchanged, vec![&b, &c]);

@@ -32,6 +32,7 @@ fn image(name: &str, size: u64, status: Status) -> ImageResult {
         notes: Vec::new(),
         history: Vec::new(),
         explanation: None,
+        layer_change: None,
     }
 }
 
