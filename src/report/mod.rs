@@ -355,8 +355,6 @@ fn delta_text(bytes: i64, percent: Option<f64>) -> String {
 }
 
 #[cfg(test)]
-mod ci_tests;
-#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
