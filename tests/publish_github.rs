@@ -4,15 +4,16 @@
 //! error bodies GitHub sends. Also where `detect` finds a pull request.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use image_budget::retry::{Policy, Sleeper};
-
+#[path = "fakes/forge.rs"]
+mod forge;
 #[path = "fakes/github.rs"]
 mod github_fake;
 
+use forge::{Echo, body, cid, echo, options, recording, requests};
 use github_fake::{ACTIONS_BOT, Fake, REPO_ID, TOKEN, fixture};
 use image_budget::publish::{
     CommentMode, Error, Forge, GitHubTarget, Options, Posted, Token, detect, marker, post,
@@ -21,28 +22,6 @@ use image_budget::publish::{
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// Options whose waits are recorded, not waited for: the waits the policy
-/// asks for are asserted, never the time a test took.
-fn recording() -> (Options, Arc<Mutex<Vec<Duration>>>) {
-    let (sleeper, waits) = Sleeper::recording();
-    let options = Options {
-        timeout: Duration::from_secs(5),
-        retry: Policy {
-            attempts: 4,
-            first_backoff: Duration::from_millis(10),
-            max_wait: Duration::from_secs(2),
-            jitter: false,
-            sleeper,
-            ..Policy::default()
-        },
-    };
-    (options, waits)
-}
-
-fn options() -> Options {
-    recording().0
-}
 
 fn target(api_url: String) -> Forge {
     Forge::GitHub(GitHubTarget {
@@ -53,63 +32,15 @@ fn target(api_url: String) -> Forge {
     })
 }
 
-/// An error answer shaped like GitHub's, whose message repeats the
-/// Authorization header it received, so that a leak would show.
-struct Echo {
-    status: u16,
-    fixture: &'static str,
-    headers: Vec<(&'static str, String)>,
-}
-
+/// GitHub's error bodies, their message repeating the Authorization header.
 impl Respond for Echo {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let mut body = fixture(self.fixture);
-        let sent = request
-            .headers
-            .get("authorization")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let message = body["message"].as_str().unwrap_or_default().to_string();
-        body["message"] = json!(format!("{message} (request authorization: {sent})"));
-        let mut answer = ResponseTemplate::new(self.status).set_body_json(body);
-        for (name, value) in &self.headers {
-            answer = answer.insert_header(*name, value.as_str());
-        }
-        answer
-    }
-}
-
-fn echo(status: u16, fixture: &'static str) -> Echo {
-    Echo {
-        status,
-        fixture,
-        headers: Vec::new(),
+        self.answer(request, fixture, "authorization", "request authorization:")
     }
 }
 
 fn assert_no_token(error: &Error) {
-    let shown = format!("{error}\n{error:?}");
-    assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
-    assert!(
-        !shown.contains("ghs_16C7"),
-        "part of the token leaked: {shown}"
-    );
-}
-
-fn body(text: &str) -> String {
-    format!("{}\n{text}", marker(&cid("default")))
-}
-
-/// The thread's requests with this verb (the one `GET /user` that asks
-/// whose token it is aside).
-async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && !r.url.path().ends_with("/user"))
-        .collect()
+    forge::assert_no_token(error, TOKEN, "ghs_16C7");
 }
 
 #[tokio::test]
@@ -479,26 +410,11 @@ async fn a_create_that_failed_with_502_is_tried_again_after_listing() {
 // --- errors -------------------------------------------------------------
 
 async fn failing(verb: &str, responder: Echo) -> (MockServer, Arc<Fake>) {
-    let (server, fake) = Fake::start("").await;
-    Mock::given(method(verb))
-        .respond_with(responder)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    (server, fake)
+    forge::failing(Fake::start("").await, verb, responder).await
 }
 
 async fn upsert_err(server: &MockServer) -> Error {
-    let error = upsert_with(
-        &target(server.uri()),
-        &cid("default"),
-        &body("report"),
-        &options(),
-    )
-    .await
-    .unwrap_err();
-    assert_no_token(&error);
-    error
+    forge::upsert_err(&target(server.uri()), assert_no_token).await
 }
 
 #[tokio::test]
@@ -976,9 +892,4 @@ fn comment_mode_values_on_the_command_line() {
         CommentMode::GitHub
     );
     assert_eq!(CommentMode::default(), CommentMode::Auto);
-}
-
-/// A comment id the tests name.
-fn cid(id: &str) -> image_budget::model::CommentId {
-    id.parse().unwrap()
 }

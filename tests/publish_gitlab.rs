@@ -5,14 +5,15 @@
 //! merge request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use image_budget::retry::{Policy, Sleeper};
-
+#[path = "fakes/forge.rs"]
+mod forge;
 #[path = "fakes/gitlab.rs"]
 mod gitlab_fake;
 
+use forge::{Echo, body, cid, echo, options, recording, requests};
 use gitlab_fake::{Fake, IID, TOKEN, fixture};
 use image_budget::publish::{
     CommentMode, Error, Forge, GitLabTarget, Options, Posted, Token, detect, marker, upsert_with,
@@ -20,28 +21,6 @@ use image_budget::publish::{
 use serde_json::{Value, json};
 use wiremock::matchers::{any, method};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// Options whose waits are recorded, not waited for: the waits the policy
-/// asks for are asserted, never the time a test took.
-fn recording() -> (Options, Arc<Mutex<Vec<Duration>>>) {
-    let (sleeper, waits) = Sleeper::recording();
-    let options = Options {
-        timeout: Duration::from_secs(5),
-        retry: Policy {
-            attempts: 4,
-            first_backoff: Duration::from_millis(10),
-            max_wait: Duration::from_secs(2),
-            jitter: false,
-            sleeper,
-            ..Policy::default()
-        },
-    };
-    (options, waits)
-}
-
-fn options() -> Options {
-    recording().0
-}
 
 fn target(server: &MockServer, project_id: &str) -> Forge {
     Forge::GitLab(GitLabTarget {
@@ -52,72 +31,15 @@ fn target(server: &MockServer, project_id: &str) -> Forge {
     })
 }
 
-/// An error answer shaped like GitLab's whose message repeats the token it
-/// received, so that a leak would show.
-struct Echo {
-    status: u16,
-    fixture: &'static str,
-    headers: Vec<(&'static str, String)>,
-}
-
+/// GitLab's error bodies, their message repeating the PRIVATE-TOKEN header.
 impl Respond for Echo {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let sent = request
-            .headers
-            .get("private-token")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let body = match fixture(self.fixture) {
-            Value::Object(mut map) => {
-                let message = match map.get("message") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                    None => String::new(),
-                };
-                map.insert("message".into(), json!(format!("{message} (token {sent})")));
-                Value::Object(map)
-            }
-            other => other,
-        };
-        let mut answer = ResponseTemplate::new(self.status).set_body_json(body);
-        for (name, value) in &self.headers {
-            answer = answer.insert_header(*name, value.as_str());
-        }
-        answer
-    }
-}
-
-fn echo(status: u16, fixture: &'static str) -> Echo {
-    Echo {
-        status,
-        fixture,
-        headers: Vec::new(),
+        self.answer(request, fixture, "private-token", "token")
     }
 }
 
 fn assert_no_token(error: &Error) {
-    let shown = format!("{error}\n{error:?}");
-    assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
-    assert!(
-        !shown.contains("Xq7vR2"),
-        "part of the token leaked: {shown}"
-    );
-}
-
-fn body(text: &str) -> String {
-    format!("{}\n{text}", marker(&cid("default")))
-}
-
-/// The thread's requests with this verb (the one `GET /user` that asks
-/// whose token it is aside).
-async fn requests(server: &MockServer, verb: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.method.as_str() == verb && !r.url.path().ends_with("/user"))
-        .collect()
+    forge::assert_no_token(error, TOKEN, "Xq7vR2");
 }
 
 fn many(count: usize, marked_at: usize) -> Vec<(String, bool)> {
@@ -273,26 +195,11 @@ async fn a_project_path_is_one_encoded_segment() {
 // --- errors -------------------------------------------------------------
 
 async fn failing(verb: &str, responder: Echo) -> (MockServer, Arc<Fake>) {
-    let (server, fake) = Fake::start("42", true).await;
-    Mock::given(method(verb))
-        .respond_with(responder)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    (server, fake)
+    forge::failing(Fake::start("42", true).await, verb, responder).await
 }
 
 async fn upsert_err(server: &MockServer) -> Error {
-    let error = upsert_with(
-        &target(server, "42"),
-        &cid("default"),
-        &body("report"),
-        &options(),
-    )
-    .await
-    .unwrap_err();
-    assert_no_token(&error);
-    error
+    forge::upsert_err(&target(server, "42"), assert_no_token).await
 }
 
 #[tokio::test]
@@ -681,9 +588,4 @@ async fn only_notes_by_the_tokens_user_are_ours() {
     assert_eq!(posted, Posted::Created { url: None });
     assert_eq!(fake.authored()[0].2, body("forged"));
     assert!(requests(&server, "PUT").await.is_empty());
-}
-
-/// A comment id the tests name.
-fn cid(id: &str) -> image_budget::model::CommentId {
-    id.parse().unwrap()
 }
