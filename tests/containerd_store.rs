@@ -392,15 +392,29 @@ fn through_containerd(
     Stored { ctd, export }
 }
 
+/// The image through containerd, served by a stand-in of its own.
+struct Served {
+    stored: Stored,
+    standin: StandIn,
+    _dir: tempfile::TempDir,
+}
+
+fn served(image: &Image) -> Served {
+    let stored = through_containerd(image, &[], None);
+    let dir = tempfile::tempdir().unwrap();
+    let standin = StandIn::start(dir.path(), vec![(image.tag.clone(), stored.export.clone())]);
+    Served {
+        stored,
+        standin,
+        _dir: dir,
+    }
+}
+
 #[test]
 fn one_platform_measures_as_in_the_classic_engine() {
     let image = wasteful("c8d-one");
-    let stored = through_containerd(&image, &[], None);
-    let serve_dir = tempfile::tempdir().unwrap();
-    let standin = StandIn::start(
-        serve_dir.path(),
-        vec![(image.tag.clone(), stored.export.clone())],
-    );
+    let served = served(&image);
+    let (stored, standin) = (&served.stored, &served.standin);
     let host = standin.host();
 
     // No platform in the budget: the engine's choice (the host's, linux/amd64).
@@ -411,7 +425,7 @@ fn one_platform_measures_as_in_the_classic_engine() {
     assert_exit(&classic_out, 0);
     let classic = app_row(&classic_out);
     assert_measured(&ours, &classic, &image, &stored.export, "amd64");
-    assert_not_taken_from_the_engine(&standin, &image.tag, &ours);
+    assert_not_taken_from_the_engine(standin, &image.tag, &ours);
     let (inspect, history, save) = image_requests(&standin.requests(), &image.tag);
     assert!(
         !inspect.is_empty() && !history.is_empty(),
@@ -419,7 +433,7 @@ fn one_platform_measures_as_in_the_classic_engine() {
         standin.requests()
     );
     assert_eq!(save.len(), 1, "one export read: {:#?}", standin.requests());
-    assert_no_refused_queries(&standin);
+    assert_no_refused_queries(standin);
     standin.clear();
 
     // platform = "linux/amd64": each of inspect, history and the export asks
@@ -444,7 +458,7 @@ fn one_platform_measures_as_in_the_classic_engine() {
         assert_eq!(platform_of(line), Some(amd64.clone()), "{line}");
         assert!(!has_manifests(line), "{line}");
     }
-    assert_no_refused_queries(&standin);
+    assert_no_refused_queries(standin);
 }
 
 /// An OCI layout holding `amd64` (an export of one image, its blobs as they
@@ -745,12 +759,8 @@ fn an_image_only_for_arm64_is_measured_at_arm64_and_never_as_amd64() {
 #[test]
 fn a_remembered_api_version_docker_29_refuses_is_negotiated_again() {
     let image = wasteful("c8d-version");
-    let stored = through_containerd(&image, &[], None);
-    let serve_dir = tempfile::tempdir().unwrap();
-    let standin = StandIn::start(
-        serve_dir.path(),
-        vec![(image.tag.clone(), stored.export.clone())],
-    );
+    let served = served(&image);
+    let standin = &served.standin;
     let host = standin.host();
     let work = workdir(&config(&image.tag, None));
     let run = || {
@@ -815,12 +825,8 @@ fn a_remembered_api_version_docker_29_refuses_is_negotiated_again() {
 #[test]
 fn a_late_export_is_waited_for_and_a_stalled_one_is_an_error() {
     let image = wasteful("c8d-slow");
-    let stored = through_containerd(&image, &[], None);
-    let serve_dir = tempfile::tempdir().unwrap();
-    let standin = StandIn::start(
-        serve_dir.path(),
-        vec![(image.tag.clone(), stored.export.clone())],
-    );
+    let served = served(&image);
+    let (stored, standin) = (&served.stored, &served.standin);
     let host = standin.host();
     let (_wc, classic_out) = check(&image.tag, None, None, &[]);
     assert_exit(&classic_out, 0);
@@ -853,12 +859,8 @@ fn a_late_export_is_waited_for_and_a_stalled_one_is_an_error() {
 #[test]
 fn one_config_gives_the_same_table_and_explanation_on_every_engine() {
     let image = wasteful("c8d-table");
-    let stored = through_containerd(&image, &[], None);
-    let serve_dir = tempfile::tempdir().unwrap();
-    let standin = StandIn::start(
-        serve_dir.path(),
-        vec![(image.tag.clone(), stored.export.clone())],
-    );
+    let served = served(&image);
+    let standin = &served.standin;
     let podman = common::podman::Podman::start();
     let scratch = tempfile::tempdir().unwrap();
     podman.load(&docker_save(&image, scratch.path(), "saved"));
