@@ -665,6 +665,16 @@ fn an_index_with_amd64_present_arm64_absent_and_an_attestation() {
             "the platforms present come from manifests=1: {requests:#?}"
         );
         assert_no_refused_queries(&standin);
+        standin.clear();
+
+        // "all": each platform present, one row, never the absent arm64 nor
+        // the attestation.
+        let (_w, out) = check(&multi_tag, Some("all"), Some(&host), &[]);
+        assert_exit(&out, 0);
+        let rows = json(&out)["images"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1, "{release:?}: {rows:#?}");
+        assert_measured(&rows[0], &classic, &image, &export, "amd64");
+        assert_no_refused_queries(&standin);
     }
 }
 
