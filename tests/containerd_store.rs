@@ -624,6 +624,15 @@ fn an_index_with_amd64_present_arm64_absent_and_an_attestation() {
         assert_exit(&out, 0);
         let ours = app_row(&out);
         assert_measured(&ours, &classic, &image, &export, "amd64");
+        // The export is asked for the platform measured: that manifest's
+        // layers alone, even with none in the budget.
+        let requests = standin.requests();
+        let (_, _, save) = image_requests(&requests, &multi_tag);
+        assert!(!save.is_empty(), "{requests:#?}");
+        let amd64 = json!({"architecture": "amd64", "os": "linux"});
+        for line in &save {
+            assert_eq!(platform_of(line), Some(amd64.clone()), "{line}");
+        }
         assert_no_refused_queries(&standin);
         standin.clear();
 

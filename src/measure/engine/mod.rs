@@ -428,6 +428,13 @@ impl Engine {
         platform: Option<String>,
         note: Option<String>,
     ) -> Result<Found, Error> {
+        // The containerd store is asked for the platform measured, even
+        // when none was asked for: its history and its export then hold
+        // that manifest alone, never every platform's layers.
+        let platform = match store {
+            Store::Containerd => platform.or_else(|| platform_of(&inspect)),
+            _ => platform,
+        };
         let history = self.history(reference, platform.as_deref()).await?;
         // The containerd store's ID is the digest of the index or manifest.
         let id = inspect
