@@ -99,6 +99,7 @@ fn an_image_in_podman_measures_as_in_dockerd_and_in_the_registry() {
 
 #[test]
 fn podman_is_remembered_and_a_second_run_reads_no_export() {
+    require_engine();
     let podman = Podman::start();
     let image = build("podman-cached", &[("f.bin", 1_000_000)]);
     let work = tempfile::tempdir().unwrap();
