@@ -324,6 +324,43 @@ pub struct FileChange {
     pub instruction: Option<String>,
 }
 
+/// A package that changed against the baseline, or that a budget names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    /// `dpkg`, `apk`, `rpm`, `python` or `npm`.
+    pub ecosystem: String,
+    pub name: String,
+    /// `added`, `removed`, `upgraded`, `grown` or `shrunk`.
+    pub change: String,
+    /// Its version in the image and in the baseline (null: not there).
+    pub version: Option<String>,
+    pub baseline_version: Option<String>,
+    /// The bytes of its files the image shows, and the baseline showed;
+    /// null when not there or unknown (a database without file lists).
+    pub size: Option<u64>,
+    pub baseline_size: Option<u64>,
+    pub delta: Option<i64>,
+    /// The layer that installed it (1 is the oldest), and its instruction.
+    pub layer: Option<usize>,
+    pub instruction: Option<String>,
+    /// apt: asked for (true) or pulled in (false); null where unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual: Option<bool>,
+    /// The package asked for that pulled it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pulled_in_by: Option<String>,
+    /// Only a Recommends brought it (`--no-install-recommends` drops it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recommended_only: bool,
+}
+
+/// A package and its bytes, the evidence of a piece of advice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageBytes {
+    pub name: String,
+    pub size: Option<u64>,
+}
+
 /// A path and its bytes, the evidence of a piece of advice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathBytes {
@@ -352,6 +389,9 @@ pub struct AdviceItem {
     /// The largest paths, and how many there are in all.
     pub paths: Vec<PathBytes>,
     pub path_count: usize,
+    /// The packages it names, largest first (all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<PackageBytes>,
     /// What to do.
     pub fix: String,
 }
@@ -366,6 +406,10 @@ pub struct Explanation {
     pub changes: Vec<FileChange>,
     #[serde(default)]
     pub advice: Vec<AdviceItem>,
+    /// The largest package changes against the baseline; for a new image,
+    /// its largest packages (`added`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<PackageChange>,
     /// Against the baseline's files: the change of the bytes the image
     /// shows, and of those later layers hide (together, the size's change).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -25,6 +25,8 @@ pub struct Advice {
     pub paths: Vec<(Box<[u8]>, u64)>,
     /// How many paths there are in all.
     pub path_count: usize,
+    /// The packages behind it, largest first, with their bytes.
+    pub packages: Vec<(String, Option<u64>)>,
     /// What to do.
     pub fix: &'static str,
 }
@@ -162,6 +164,7 @@ impl Gather {
                     by,
                     paths,
                     path_count,
+                    packages: Vec::new(),
                     fix: found.fix,
                 }
             })

@@ -7,9 +7,11 @@ use serde::Serialize;
 
 use super::advice::{Advice, advise};
 use super::diff::{Diff, diff};
+use super::packages::diff::{diff as package_diff, largest as largest_packages};
+use super::packages::{Bucket, Ecosystem, LayerChange};
 use super::{Analysis, display};
 use crate::measure::layer::waste::How;
-use crate::model::{AdviceItem, Explanation, FileChange, PathBytes};
+use crate::model::{AdviceItem, Explanation, FileChange, PackageBytes, PackageChange, PathBytes};
 
 pub const SCHEMA: &str = "image-budget/explain/v1";
 
@@ -36,6 +38,63 @@ pub struct LayerRow {
     pub wasted: u64,
     /// Whether the baseline has the same layer (null without a baseline).
     pub in_baseline: Option<bool>,
+    /// The packages it added, removed or changed, largest first.
+    pub packages: Vec<LayerChange>,
+}
+
+/// A package of the image with its exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageLine {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    /// Null for a package a later layer removed (its bytes are wasted).
+    pub version: Option<String>,
+    /// The bytes of its files the image shows (null: its database names
+    /// no files), and those later layers hide.
+    pub size: Option<u64>,
+    pub wasted: u64,
+    pub files: usize,
+    /// The layer that installed it (1 is the oldest), and its instruction.
+    pub layer: Option<usize>,
+    pub instruction: Option<String>,
+    pub manual: Option<bool>,
+    pub pulled_in_by: Option<String>,
+    pub recommended_only: bool,
+}
+
+/// The packages past `--top`, summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OtherPackages {
+    pub packages: usize,
+    pub size: u64,
+    pub wasted: u64,
+}
+
+/// Every byte of the image by the package that owns it: `top`, `other`,
+/// `unowned` and `databases` add up to `visible` and to `wasted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackagesSection {
+    /// The package managers whose databases the image holds.
+    pub found: Vec<Ecosystem>,
+    /// How many packages the databases list as installed.
+    pub installed: usize,
+    pub top: Vec<PackageLine>,
+    pub other: OtherPackages,
+    pub unowned: Bucket,
+    pub databases: Bucket,
+    pub notes: Vec<String>,
+}
+
+/// The package changes against the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageChanges {
+    pub added: usize,
+    pub removed: usize,
+    pub upgraded: usize,
+    pub grown: usize,
+    pub shrunk: usize,
+    /// The largest, at most `--top`.
+    pub top: Vec<PackageChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +154,9 @@ pub struct Explained {
     pub wasted_files: Vec<WastedRow>,
     pub baseline: Option<BaselineRow>,
     pub changes: Option<Changes>,
+    /// Null when the image holds no package database.
+    pub packages: Option<PackagesSection>,
+    pub package_changes: Option<PackageChanges>,
     pub advice: Vec<AdviceItem>,
 }
 
@@ -151,6 +213,14 @@ fn advice_items(image: &Analysis, advice: Vec<Advice>, top: usize) -> Vec<Advice
                 })
                 .collect(),
             path_count: a.path_count,
+            packages: a
+                .packages
+                .iter()
+                .map(|(name, size)| PackageBytes {
+                    name: name.clone(),
+                    size: *size,
+                })
+                .collect(),
             fix: a.fix.to_string(),
         })
         .collect()
@@ -179,6 +249,7 @@ pub fn explain(
             in_baseline: baseline
                 .as_ref()
                 .map(|(_, b)| b.layers.iter().any(|bl| bl.layer.same_as(&l.layer))),
+            packages: image.packages.layers.get(i).cloned().unwrap_or_default(),
         })
         .collect();
     let largest = image
@@ -216,6 +287,17 @@ pub fn explain(
             top: file_changes(&d, image, b, top),
         }
     });
+    let package_changes = baseline.as_ref().map(|(_, b)| {
+        let d = package_diff(image, b);
+        PackageChanges {
+            added: d.added,
+            removed: d.removed,
+            upgraded: d.upgraded,
+            grown: d.grown,
+            shrunk: d.shrunk,
+            top: d.changes.into_iter().take(top).collect(),
+        }
+    });
     Explained {
         schema: SCHEMA,
         subject,
@@ -233,8 +315,45 @@ pub fn explain(
             wasted: b.wasted,
         }),
         changes,
+        packages: packages_section(image, top),
+        package_changes,
         advice: advice_items(image, advise(image), top),
     }
+}
+
+/// The packages section: `None` when the image holds no package database.
+fn packages_section(image: &Analysis, top: usize) -> Option<PackagesSection> {
+    let p = &image.packages;
+    if p.rows.is_empty() && p.notes.is_empty() && p.databases.files == 0 {
+        return None;
+    }
+    let line = |r: &super::packages::PackageRow| PackageLine {
+        ecosystem: r.ecosystem,
+        name: r.name.clone(),
+        version: r.version.clone(),
+        size: r.size,
+        wasted: r.wasted,
+        files: r.files,
+        layer: r.layer.map(|l| l + 1),
+        instruction: r.layer.and_then(|l| instruction(image, l)),
+        manual: r.manual,
+        pulled_in_by: r.pulled_in_by.clone(),
+        recommended_only: r.recommended_only,
+    };
+    let rest = p.rows.iter().skip(top);
+    Some(PackagesSection {
+        found: p.found.clone(),
+        installed: p.installed().count(),
+        top: p.rows.iter().take(top).map(line).collect(),
+        other: OtherPackages {
+            packages: rest.clone().count(),
+            size: rest.clone().filter_map(|r| r.size).sum(),
+            wasted: rest.map(|r| r.wasted).sum(),
+        },
+        unowned: p.unowned,
+        databases: p.databases,
+        notes: p.notes.clone(),
+    })
 }
 
 /// The short explanation `check` keeps for an image over a threshold: the
@@ -252,8 +371,13 @@ pub fn short(
         ..Explanation::default()
     };
     match baseline {
-        None => {}
+        None => explanation.packages = largest_packages(image, changes),
         Some(Ok(b)) => {
+            explanation.packages = package_diff(image, b)
+                .changes
+                .into_iter()
+                .take(changes)
+                .collect();
             let d = diff(image, b);
             explanation.changes = file_changes(&d, image, b, changes);
             explanation.visible_delta = Some(clamp(d.delta));

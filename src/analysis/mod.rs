@@ -11,6 +11,7 @@ pub mod advice;
 pub mod diff;
 pub mod explained;
 pub mod layer_diff;
+pub mod packages;
 
 use crate::measure::layer::waste::{self, Fate, How, Kind, Listing};
 use crate::model::Layer;
@@ -62,6 +63,8 @@ pub struct Analysis {
     /// `visible + wasted == size`.
     pub visible: u64,
     pub wasted: u64,
+    /// Every byte given to the package that owns it.
+    pub packages: packages::Packages,
     /// Running sums of `files`' bytes: `sums[i]` is the bytes before `files[i]`.
     sums: Vec<u64>,
 }
@@ -96,13 +99,16 @@ impl Analysis {
         let mut files = Vec::new();
         let mut hidden = Vec::new();
         let mut size = 0u64;
+        let mut owners = packages::Tracker::default();
         for (index, (listing, fates)) in listings.into_iter().zip(fates).enumerate() {
+            owners.layer(index, &listing, &fates);
             // Bytes seen through a hard link go to the link's file.
             let mut through_links: Vec<(usize, u64)> = Vec::new();
             let mut made: Vec<Option<usize>> = vec![None; listing.len()];
             for (i, (entry, fate)) in listing.into_iter().zip(fates).enumerate() {
                 size = size.saturating_add(entry.bytes);
-                let is_file = matches!(entry.kind, Kind::Other | Kind::HardLink { .. });
+                let is_file =
+                    !matches!(entry.kind, Kind::Directory | Kind::Whiteout | Kind::Opaque);
                 match fate {
                     Fate::Visible if is_file => {
                         made[i] = Some(files.len());
@@ -147,6 +153,7 @@ impl Analysis {
         }
         sums.push(running);
         let wasted = hidden.iter().map(|h| h.bytes).sum();
+        let packages = owners.finish(&files);
         Analysis {
             layers: infos,
             files,
@@ -154,6 +161,7 @@ impl Analysis {
             size,
             visible: running,
             wasted,
+            packages,
             sums,
         }
     }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::escape;
+use super::packages;
 use super::shorten_hashes;
 use crate::analysis::explained::{Changes, Explained};
 use crate::model::{AdviceItem, Explanation, FileChange};
@@ -92,6 +93,25 @@ fn advice_origin(a: &AdviceItem) -> String {
 }
 
 fn evidence(a: &AdviceItem) -> String {
+    const NAMED: usize = 5;
+    if !a.packages.is_empty() {
+        let mut named: Vec<String> = a
+            .packages
+            .iter()
+            .take(NAMED)
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    p.name,
+                    p.size.map_or_else(|| "?".to_string(), size::human)
+                )
+            })
+            .collect();
+        if a.packages.len() > NAMED {
+            named.push(format!("{} more", a.packages.len() - NAMED));
+        }
+        return named.join(", ");
+    }
     let mut paths: Vec<String> = a
         .paths
         .iter()
@@ -161,6 +181,9 @@ fn text(e: &Explained) -> String {
             size::human(l.wasted),
             instruction_text(l.instruction.as_deref())
         );
+        if let Some(summary) = packages::layer_summary(&l.packages) {
+            let _ = writeln!(out, "      packages: {summary}");
+        }
     }
 
     let _ = writeln!(out, "\nLargest files:");
@@ -175,6 +198,10 @@ fn text(e: &Explained) -> String {
     }
     if e.largest.is_empty() {
         let _ = writeln!(out, "  (no files)");
+    }
+
+    if let Some(section) = &e.packages {
+        packages::section_text(&mut out, section);
     }
 
     let _ = writeln!(out, "\nWasted: {}", size::exact(e.wasted));
@@ -203,6 +230,17 @@ fn text(e: &Explained) -> String {
         }
         if c.top.is_empty() {
             let _ = writeln!(out, "  (no file changed)");
+        }
+    }
+    if let (Some(b), Some(c)) = (&e.baseline, &e.package_changes) {
+        let _ = writeln!(
+            out,
+            "\nPackages against {}: {}",
+            b.subject.reference,
+            packages::counts(c)
+        );
+        for change in &c.top {
+            let _ = writeln!(out, "{}", packages::change_line(change));
         }
     }
 
@@ -276,6 +314,16 @@ fn markdown(e: &Explained) -> String {
             }
         );
     }
+    let changed: Vec<String> = e
+        .layers
+        .iter()
+        .filter_map(|l| {
+            packages::layer_summary(&l.packages).map(|s| format!("- layer {}: {}", l.layer, md(&s)))
+        })
+        .collect();
+    if !changed.is_empty() {
+        let _ = writeln!(out, "\n**Packages by layer**\n\n{}", changed.join("\n"));
+    }
     let _ = writeln!(
         out,
         "\n**Largest files**\n\n| Size | Path | Layer |\n|---:|---|---:|"
@@ -288,6 +336,9 @@ fn markdown(e: &Explained) -> String {
             md(&f.path),
             f.layer
         );
+    }
+    if let Some(section) = &e.packages {
+        packages::section_markdown(&mut out, section);
     }
     if !e.wasted_files.is_empty() {
         let _ = writeln!(
@@ -315,6 +366,15 @@ fn markdown(e: &Explained) -> String {
             counts(c)
         );
         changes_table(&mut out, &c.top);
+    }
+    if let (Some(b), Some(c)) = (&e.baseline, &e.package_changes) {
+        let _ = writeln!(
+            out,
+            "\n**Packages against {}**: {}\n",
+            md(&b.subject.reference),
+            packages::counts(c)
+        );
+        packages::changes_table(&mut out, &c.top);
     }
     if !e.advice.is_empty() {
         let _ = writeln!(out, "\n**Advice**\n");
@@ -381,6 +441,20 @@ pub(super) fn explanation_text(out: &mut String, name: &str, e: &Explanation) {
             let _ = writeln!(out, "     {}", change_line(c));
         }
     }
+    if !e.packages.is_empty() {
+        let _ = writeln!(
+            out,
+            "     {name}'s largest package changes{}:",
+            if e.changes.is_empty() && e.visible_delta.is_none() {
+                " (a new image: its largest packages)"
+            } else {
+                " against the baseline"
+            }
+        );
+        for c in &e.packages {
+            let _ = writeln!(out, "     {}", packages::change_line(c));
+        }
+    }
     if let Some(note) = &e.note {
         let _ = writeln!(out, "note {name}: {note}");
     }
@@ -406,6 +480,10 @@ pub(super) fn explanation_markdown(out: &mut String, e: &Explanation) {
             size::human_delta(i128::from(visible)),
             size::human_delta(i128::from(wasted))
         );
+    }
+    if !e.packages.is_empty() {
+        let _ = writeln!(out, "\n**Packages that changed most**\n");
+        packages::changes_table(out, &e.packages);
     }
     if !e.changes.is_empty() {
         let _ = writeln!(out, "\n**Files that changed most**\n");

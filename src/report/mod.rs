@@ -7,6 +7,7 @@ pub mod github;
 pub mod junit;
 mod markdown;
 pub mod metrics;
+mod packages;
 mod table;
 
 use crate::model::{BudgetKey, ImageResult, Layer, Metric, Report, Severity, Status};

@@ -27,6 +27,7 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 use tar::EntryType;
 
+use super::kept::Database;
 use super::waste::{self, Kind, Listing};
 use crate::measure::digest::hex_digest;
 #[cfg(test)]
@@ -97,7 +98,7 @@ fn count_entries<R: Read>(
     let mut total = 0u64;
     for entry in archive.entries()? {
         let mut entry = entry?;
-        let counted = counted_entry(&mut entry)?;
+        let counted = counted_entry(&mut entry, listing.is_some())?;
         total = total.saturating_add(counted.bytes);
         if let Some(listing) = listing.as_deref_mut() {
             listing.push(counted);
@@ -106,8 +107,9 @@ fn count_entries<R: Read>(
     Ok(total)
 }
 
-/// What one entry adds to the layer's size, and what it is to the overlay.
-fn counted_entry<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<waste::Entry> {
+/// What one entry adds to the layer's size, and what it is to the overlay;
+/// with `keep`, a package database's file brings its contents.
+fn counted_entry<R: Read>(entry: &mut tar::Entry<'_, R>, keep: bool) -> io::Result<waste::Entry> {
     // A PAX sparse file (GNU tar --sparse --format=posix) stores a map and
     // the data; the engine extracts it to its real size, under its real name.
     let mut sparse_size = None;
@@ -144,8 +146,24 @@ fn counted_entry<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<waste::En
         EntryType::Link => Kind::HardLink {
             target: waste::normalise(&entry.link_name_bytes().unwrap_or_default()),
         },
+        EntryType::Symlink => Kind::Symlink {
+            target: entry.link_name_bytes().unwrap_or_default().into(),
+        },
+        EntryType::Regular | EntryType::Continuous if keep && sparse_size.is_none() => {
+            match Database::of(&path) {
+                Some(database) if entry.size() <= database.limit() && database.limit() > 0 => {
+                    let mut content = Vec::with_capacity(entry.size() as usize);
+                    entry.read_to_end(&mut content)?;
+                    Kind::Kept {
+                        content: content.into(),
+                    }
+                }
+                _ => Kind::Other,
+            }
+        }
         _ => Kind::Other,
     };
+    let header = entry.header();
     let bytes = match header.entry_type() {
         // Contiguous files are refused by the engine ("unhandled tar header
         // type 55"); counted as the regular files they are elsewhere.

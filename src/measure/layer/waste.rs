@@ -19,8 +19,18 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     Directory,
-    /// A regular file, a symlink, a device...: counted bytes, hides below.
+    /// A regular file, a device...: counted bytes, hides below.
     Other,
+    /// A symbolic link to `target` (as written: relative to its directory,
+    /// or absolute): counts and hides as a file does.
+    Symlink {
+        target: Box<[u8]>,
+    },
+    /// A regular file whose contents were kept because a package database
+    /// is read from it (see [`super::kept`]): counts and hides as a file.
+    Kept {
+        content: Box<[u8]>,
+    },
     /// A hard link to `target`, a path of the same layer.
     HardLink {
         target: Box<[u8]>,
@@ -142,7 +152,7 @@ impl Above {
                 Kind::Directory => {
                     self.replaced.insert(e.path.clone(), index);
                 }
-                Kind::Other | Kind::HardLink { .. } => {
+                Kind::Other | Kind::Symlink { .. } | Kind::Kept { .. } | Kind::HardLink { .. } => {
                     self.gone.insert(e.path.clone(), (index, How::Replaced));
                 }
                 Kind::Whiteout => {
