@@ -4,8 +4,9 @@
 //! finding (data), not an error. A metric that one side cannot provide is
 //! unknown: never zero, never a pass.
 
+use crate::glob;
 use crate::model::{
-    Budget, BudgetKey, Delta, Finding, LimitKind, Metric, Metrics, Severity, Status,
+    Budget, BudgetKey, Delta, Finding, Held, LimitKind, Metric, Metrics, Severity, Status,
 };
 use crate::size::{self, Growth};
 
@@ -69,7 +70,81 @@ fn over(key: BudgetKey, actual: u64, limit: u64) -> String {
             size::human(actual),
             size::human(limit)
         ),
+        // Judged by `denied`, never as a number.
+        Metric::Packages => format!("{actual} denied packages, over the {name} {noun} of {limit}"),
     }
+}
+
+/// The `deny-packages` findings of an image that holds `held` (`Err`: why
+/// its packages could not be read): one per package a pattern matches,
+/// naming it, its bytes and the pattern; an error when the packages are
+/// unknown. Nothing without the budget.
+pub fn denied(budget: &Budget, held: Result<&[Held], &str>) -> Vec<Finding> {
+    let key = BudgetKey::DenyPackages;
+    if !budget.has(key) {
+        return Vec::new();
+    }
+    let held = match held {
+        Ok(held) => held,
+        Err(why) => {
+            return vec![Finding {
+                code: key,
+                metric: key.metric(),
+                limit: 0,
+                actual: None,
+                severity: Severity::Error,
+                message: format!(
+                    "the packages are unknown ({why}), so the {} budget could not be checked",
+                    key.name()
+                ),
+            }];
+        }
+    };
+    held.iter()
+        .filter_map(|p| {
+            let pattern = budget
+                .deny_packages
+                .iter()
+                .find(|pattern| glob::matches(pattern, &p.name))?;
+            Some(Finding {
+                code: key,
+                metric: key.metric(),
+                limit: 0,
+                actual: p.size,
+                severity: key.severity(),
+                message: format!(
+                    "holds {} {} ({}, {}), denied by `{pattern}` in {}",
+                    p.name,
+                    p.version,
+                    p.ecosystem,
+                    p.size
+                        .map_or_else(|| "bytes unknown".to_string(), size::human),
+                    key.name()
+                ),
+            })
+        })
+        .collect()
+}
+
+impl Judgement {
+    /// Adds findings judged apart (`denied`), and the status they make.
+    pub fn add(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings);
+        self.status = status(&self.findings);
+    }
+}
+
+/// The worst severity among the findings, as a status.
+fn status(findings: &[Finding]) -> Status {
+    findings
+        .iter()
+        .map(|f| match f.severity {
+            Severity::Warn => Status::Warn,
+            Severity::Fail => Status::Fail,
+            Severity::Error => Status::Error,
+        })
+        .max()
+        .unwrap_or(Status::Pass)
 }
 
 /// Judges one image.
@@ -148,17 +223,8 @@ pub fn judge(budget: &Budget, now: &Metrics, against: Against<'_>) -> Judgement 
         }
     }
 
-    let status = findings
-        .iter()
-        .map(|f| match f.severity {
-            Severity::Warn => Status::Warn,
-            Severity::Fail => Status::Fail,
-            Severity::Error => Status::Error,
-        })
-        .max()
-        .unwrap_or(Status::Pass);
     Judgement {
-        status,
+        status: status(&findings),
         findings,
         delta,
     }
@@ -409,5 +475,52 @@ mod tests {
         now.wasted = None;
         let unknown = judge(&budget, &now, Against::Nothing);
         assert_eq!(codes(&unknown), [("max-wasted", Severity::Error)]);
+    }
+
+    #[test]
+    fn denied_packages_fail_naming_each_with_its_bytes_and_pattern() {
+        let budget = Budget {
+            deny_packages: vec!["gcc-*".into(), "*-dev".into()],
+            ..Budget::default()
+        };
+        let held = |name: &str, size: Option<u64>| Held {
+            ecosystem: "dpkg".into(),
+            name: name.into(),
+            version: "1.0".into(),
+            size,
+        };
+        let image = [
+            held("gcc-12", Some(69_816_431)),
+            held("libgcc-s1", Some(100)),
+            held("libc6-dev", None),
+            held("make", Some(5)),
+        ];
+        let found = denied(&budget, Ok(&image));
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].code, BudgetKey::DenyPackages);
+        assert_eq!(found[0].metric, Metric::Packages);
+        assert_eq!(found[0].severity, Severity::Fail);
+        assert_eq!(found[0].actual, Some(69_816_431));
+        assert_eq!(
+            found[0].message,
+            "holds gcc-12 1.0 (dpkg, 69.8 MB), denied by `gcc-*` in deny-packages"
+        );
+        assert_eq!(found[1].actual, None);
+        assert!(
+            found[1].message.contains("bytes unknown"),
+            "{}",
+            found[1].message
+        );
+
+        let mut verdict = judge(&budget, &Metrics::default(), Against::Nothing);
+        assert_eq!(verdict.status, Status::Pass);
+        verdict.add(found);
+        assert_eq!(verdict.status, Status::Fail);
+
+        assert!(denied(&budget, Ok(&image[1..2])).is_empty());
+        assert!(denied(&Budget::default(), Ok(&image)).is_empty());
+        let unknown = denied(&budget, Err("no listing"));
+        assert_eq!(unknown[0].severity, Severity::Error);
+        assert!(unknown[0].message.contains("no listing"));
     }
 }

@@ -12,6 +12,7 @@ pub mod baseline;
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod glob;
 pub mod judge;
 pub mod measure;
 pub mod model;

@@ -53,6 +53,9 @@ pub enum Metric {
     Layers,
     /// Bytes lower layers hold that later layers overwrite or delete.
     Wasted,
+    /// The packages the image holds (`deny-packages`): not a number, so
+    /// not in [`Metric::ALL`].
+    Packages,
 }
 
 impl Metric {
@@ -69,12 +72,13 @@ impl Metric {
             Metric::Compressed => "compressed",
             Metric::Layers => "layers",
             Metric::Wasted => "wasted",
+            Metric::Packages => "packages",
         }
     }
 
     /// A count of bytes (every metric but the layer count).
     pub fn is_bytes(self) -> bool {
-        self != Metric::Layers
+        !matches!(self, Metric::Layers | Metric::Packages)
     }
 
     /// The measured value, `None` when unknown.
@@ -84,6 +88,7 @@ impl Metric {
             Metric::Compressed => metrics.compressed,
             Metric::Layers => metrics.layers,
             Metric::Wasted => metrics.wasted,
+            Metric::Packages => None,
         }
     }
 
@@ -94,6 +99,9 @@ impl Metric {
                 "the compressed size is unknown (the image is in no registry and could not be estimated)",
             ),
             Metric::Wasted => Some("wasted bytes are unknown (this source's layers were not read)"),
+            Metric::Packages => {
+                Some("the packages are unknown (the image's layers could not be read file by file)")
+            }
             Metric::Size | Metric::Layers => None,
         }
     }
@@ -105,6 +113,8 @@ pub enum LimitKind {
     Bytes,
     Count,
     Growth,
+    /// Names that must not be there (`deny-packages`).
+    Deny,
 }
 
 /// A budget's key in budgets.toml, and the code of the finding it makes.
@@ -118,6 +128,9 @@ pub enum BudgetKey {
     MaxWasted,
     MaxGrowth,
     WarnGrowth,
+    /// Packages the image must not hold: a list of patterns, not a limit,
+    /// so not in [`BudgetKey::ALL`] (judged by `judge::denied`).
+    DenyPackages,
 }
 
 impl BudgetKey {
@@ -141,10 +154,11 @@ impl BudgetKey {
             BudgetKey::MaxWasted => "max-wasted",
             BudgetKey::MaxGrowth => "max-growth",
             BudgetKey::WarnGrowth => "warn-growth",
+            BudgetKey::DenyPackages => "deny-packages",
         }
     }
 
-    /// The key of this name.
+    /// The key of this name (of the limits in [`BudgetKey::ALL`]).
     pub fn named(name: &str) -> Option<BudgetKey> {
         BudgetKey::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -159,6 +173,7 @@ impl BudgetKey {
             BudgetKey::MaxCompressed => Metric::Compressed,
             BudgetKey::MaxLayers => Metric::Layers,
             BudgetKey::MaxWasted => Metric::Wasted,
+            BudgetKey::DenyPackages => Metric::Packages,
         }
     }
 
@@ -166,6 +181,7 @@ impl BudgetKey {
         match self {
             BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => LimitKind::Growth,
             BudgetKey::MaxLayers => LimitKind::Count,
+            BudgetKey::DenyPackages => LimitKind::Deny,
             _ => LimitKind::Bytes,
         }
     }
@@ -354,6 +370,18 @@ pub struct PackageChange {
     pub recommended_only: bool,
 }
 
+/// A package an image holds, as `deny-packages` judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// `dpkg`, `apk`, `rpm`, `python` or `npm`.
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    /// The bytes of its files the image shows; `None` when its database
+    /// names no files.
+    pub size: Option<u64>,
+}
+
 /// A package and its bytes, the evidence of a piece of advice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageBytes {
@@ -526,6 +554,9 @@ pub struct Budget {
         deserialize_with = "growth_in"
     )]
     pub warn_growth: Option<Growth>,
+    /// Patterns of package names the image must not hold (`gcc-*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_packages: Vec<String>,
 }
 
 impl Budget {
@@ -537,7 +568,7 @@ impl Budget {
             BudgetKey::MaxCompressed => self.max_compressed,
             BudgetKey::MaxLayers => self.max_layers,
             BudgetKey::MaxWasted => self.max_wasted,
-            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => None,
+            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth | BudgetKey::DenyPackages => None,
         }
     }
 
@@ -551,7 +582,10 @@ impl Budget {
     }
 
     pub fn has(&self, key: BudgetKey) -> bool {
-        self.amount(key).is_some() || self.growth(key).is_some()
+        match key {
+            BudgetKey::DenyPackages => !self.deny_packages.is_empty(),
+            _ => self.amount(key).is_some() || self.growth(key).is_some(),
+        }
     }
 
     /// Sets a bytes or count budget (a growth key takes [`Budget::set_growth`]).
@@ -562,7 +596,7 @@ impl Budget {
             BudgetKey::MaxCompressed => &mut self.max_compressed,
             BudgetKey::MaxLayers => &mut self.max_layers,
             BudgetKey::MaxWasted => &mut self.max_wasted,
-            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth => return,
+            BudgetKey::MaxGrowth | BudgetKey::WarnGrowth | BudgetKey::DenyPackages => return,
         };
         *field = Some(limit);
     }
@@ -586,6 +620,9 @@ impl Budget {
             if let Some(limit) = self.growth(key) {
                 merged.set_growth(key, limit);
             }
+        }
+        if !self.deny_packages.is_empty() {
+            merged.deny_packages.clone_from(&self.deny_packages);
         }
         merged
     }

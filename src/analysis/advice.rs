@@ -174,6 +174,8 @@ impl Gather {
     }
 }
 
+const GCC: &str = "the GCC compiler (cc1)";
+
 /// A compiler toolchain's marker file: its name and the directory the
 /// toolchain lives in (or the file itself when it sits in a shared `bin`).
 fn toolchain(path: &[u8], components: &[&[u8]]) -> Option<(&'static str, Box<[u8]>)> {
@@ -189,7 +191,7 @@ fn toolchain(path: &[u8], components: &[&[u8]]) -> Option<(&'static str, Box<[u8
     match name {
         b"cc1" | b"cc1plus" => {
             let gcc = components.iter().rposition(|c| *c == b"gcc")?;
-            Some(("the GCC compiler (cc1)", prefix(path, components, gcc + 1)))
+            Some((GCC, prefix(path, components, gcc + 1)))
         }
         b"rustc" | b"go" | b"javac" if n >= 2 && components[n - 2] == b"bin" => {
             let what = match name {
@@ -208,8 +210,12 @@ fn toolchain(path: &[u8], components: &[&[u8]]) -> Option<(&'static str, Box<[u8
     }
 }
 
-/// Every piece of advice for an image, the largest first.
+/// Every piece of advice for an image, the largest first: from its files,
+/// and from its packages (which name a toolchain that a package manager
+/// installed better than its files do).
 pub fn advise(image: &Analysis) -> Vec<Advice> {
+    let from_packages = super::packages::advice::advise(&image.packages);
+    let packaged_toolchain = from_packages.iter().any(|a| a.code == "toolchain");
     let mut gather = Gather::default();
     let mut toolchains: BTreeMap<Box<[u8]>, (&'static str, usize)> = BTreeMap::new();
     let mut vcs: BTreeMap<Box<[u8]>, usize> = BTreeMap::new();
@@ -241,6 +247,10 @@ pub fn advise(image: &Analysis) -> Vec<Advice> {
         }
     }
     for (root, (what, layer)) in toolchains {
+        // GCC comes from a package manager: its packages say it, whole.
+        if packaged_toolchain && what == GCC {
+            continue;
+        }
         let (bytes, _) = image.subtree(&root);
         gather.add(
             "toolchain",
@@ -287,7 +297,10 @@ pub fn advise(image: &Analysis) -> Vec<Advice> {
             hidden.bytes,
         );
     }
-    gather.finish()
+    let mut all = gather.finish();
+    all.extend(from_packages);
+    all.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.code.cmp(b.code)));
+    all
 }
 
 #[cfg(test)]

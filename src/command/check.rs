@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 
 use super::{Exit, explain, publish};
+use crate::analysis::Analysis;
 use crate::analysis::layer_diff::LayerDiff;
 use crate::baseline::{self, BaselineReport, Finder, Found};
 use crate::cli::{CheckArgs, JOBS};
@@ -17,7 +18,7 @@ use crate::judge::{self, Against};
 use crate::measure::cache::Cache;
 use crate::measure::digest::sha256_of;
 use crate::measure::{self, IN_REGISTRY, Measurement, Needs, Options, Sources, progress};
-use crate::model::{BudgetKey, ImageResult, LimitKind, Metrics, Report, Status};
+use crate::model::{BudgetKey, Held, ImageResult, LimitKind, Metrics, Report, Status};
 use crate::output;
 use crate::publish::CommentMode;
 use crate::report::{self, comment};
@@ -170,22 +171,45 @@ async fn check_one(
         }
     };
     let mut rows = Vec::with_capacity(measured.len());
-    for m in measured {
-        let mut row = judge_one(image, m, baselines).await;
-        // Only an image over a threshold is read file by file: a run where
-        // everything passes costs no more than the sizes.
+    for mut m in measured {
+        // An image whose packages are judged was read file by file: its
+        // analysis is made once, for the budget and for the explanation.
+        let analysis = m
+            .listings
+            .take()
+            .map(|listings| Analysis::new(m.layer_details.clone(), listings));
+        let mut row = judge_one(image, m, baselines, analysis.as_ref()).await;
+        // Only an image over a threshold is explained file by file: a run
+        // where everything passes costs no more than the sizes.
         if matches!(row.status, Status::Warn | Status::Fail) {
-            row.explanation = Some(explain::for_row(sources, &image.reference, &mut row).await);
+            row.explanation =
+                Some(explain::for_row(sources, &image.reference, &mut row, analysis).await);
         }
         rows.push(row);
     }
     rows
 }
 
+/// The packages an analysis found installed, as `deny-packages` judges them.
+fn held(analysis: Option<&Analysis>) -> Result<Vec<Held>, &'static str> {
+    let analysis = analysis.ok_or("the image's source gave no file listing")?;
+    Ok(analysis
+        .packages
+        .installed()
+        .map(|p| Held {
+            ecosystem: p.ecosystem.name().to_string(),
+            name: p.name.clone(),
+            version: p.version.clone().unwrap_or_default(),
+            size: p.size,
+        })
+        .collect())
+}
+
 async fn judge_one(
     image: &ImagePlan,
     measured: Measurement,
     baselines: &Finder<'_>,
+    analysis: Option<&Analysis>,
 ) -> ImageResult {
     let mut result = empty_row(image);
     result.source = Some(measured.source.to_string());
@@ -208,7 +232,14 @@ async fn judge_one(
         (None, Some(reason)) => Against::Failed(reason),
         (None, None) => Against::Nothing,
     };
-    let verdict = judge::judge(&image.budget, &result.metrics, against);
+    let mut verdict = judge::judge(&image.budget, &result.metrics, against);
+    if image.budget.has(BudgetKey::DenyPackages) {
+        let held = held(analysis);
+        verdict.add(judge::denied(
+            &image.budget,
+            held.as_deref().map_err(|e| *e),
+        ));
+    }
     let judges_growth = BudgetKey::ALL
         .into_iter()
         .any(|k| k.kind() == LimitKind::Growth && image.budget.has(k));

@@ -52,18 +52,27 @@ pub async fn analyse(
 }
 
 /// The explanation of a checked image over a threshold: its largest file
-/// changes against its baseline (when the baseline is an image to read,
-/// not a saved report) and the advice.
-pub async fn for_row(sources: &Sources, reference: &str, row: &mut ImageResult) -> Explanation {
+/// and package changes against its baseline (when the baseline is an image
+/// to read, not a saved report) and the advice. `analysed` is the image's
+/// analysis when the check already read it file by file.
+pub async fn for_row(
+    sources: &Sources,
+    reference: &str,
+    row: &mut ImageResult,
+    analysed: Option<Analysis>,
+) -> Explanation {
     let platform = row.platform.clone().map(PlatformChoice::One);
-    let image = match analyse(sources, reference, platform.as_ref()).await {
-        Ok((_, image)) => image,
-        Err(why) => {
-            return Explanation {
-                note: Some(format!("the files could not be analysed: {why}")),
-                ..Explanation::default()
-            };
-        }
+    let image = match analysed {
+        Some(image) => image,
+        None => match analyse(sources, reference, platform.as_ref()).await {
+            Ok((_, image)) => image,
+            Err(why) => {
+                return Explanation {
+                    note: Some(format!("the files could not be analysed: {why}")),
+                    ..Explanation::default()
+                };
+            }
+        },
     };
     // Every layer was read file by file: its wasted bytes are known now.
     if row.metrics.wasted.is_none() {

@@ -152,6 +152,7 @@ const SETTING_KEYS: &[&str] = &["baseline", "platform"];
 fn known_keys() -> Vec<&'static str> {
     let mut known = SETTING_KEYS.to_vec();
     known.extend(BudgetKey::ALL.map(BudgetKey::name));
+    known.push(BudgetKey::DenyPackages.name());
     known
 }
 
@@ -468,6 +469,7 @@ impl Walker<'_> {
                     self.budget(s, key, value, at);
                 }
             }
+            "deny-packages" => self.budget(s, BudgetKey::DenyPackages, value, at),
             _ => {
                 let mut known = known_keys();
                 if is_image {
@@ -553,7 +555,55 @@ impl Walker<'_> {
                     ),
                 ),
             },
+            LimitKind::Deny => {
+                if let Some(patterns) = self.patterns(value, name) {
+                    s.budget.deny_packages = patterns;
+                    s.at.insert(key, at);
+                }
+            }
         }
+    }
+
+    /// A list of package name patterns: `["gcc-*", "*-dev"]`.
+    fn patterns(&mut self, value: &Spanned<DeValue<'_>>, key: &str) -> Option<Vec<String>> {
+        let example = "[\"gcc-*\", \"*-dev\"]";
+        let DeValue::Array(items) = value.get_ref() else {
+            self.problem(
+                value.span().start,
+                format!(
+                    "`{key}` must be a list of package names or patterns such as {example}, found {}",
+                    describe(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        let mut patterns = Vec::new();
+        let mut ok = true;
+        for item in items {
+            match item.get_ref() {
+                DeValue::String(text) if !text.trim().is_empty() => {
+                    patterns.push(text.trim().to_string());
+                }
+                other => {
+                    ok = false;
+                    self.problem(
+                        item.span().start,
+                        format!(
+                            "each `{key}` entry must be a package name or pattern such as \"gcc-*\", found {}",
+                            describe(other)
+                        ),
+                    );
+                }
+            }
+        }
+        if ok && patterns.is_empty() {
+            self.problem(
+                value.span().start,
+                format!("`{key}` is empty: name the packages to deny, or remove the key"),
+            );
+            return None;
+        }
+        ok.then_some(patterns)
     }
 
     fn size(&mut self, value: &Spanned<DeValue<'_>>, key: &str) -> Option<u64> {

@@ -72,6 +72,7 @@ max-growth = "10MB"
                 digits: 2,
                 scale: 0
             }),
+            deny_packages: Vec::new(),
         }
     );
     let worker = &plan.images[1];
@@ -115,7 +116,7 @@ max-size = "1GB"
             "budgets.toml:6:12: `max-size` = \"150 MBB\": unknown unit `MBB`; write a size such as \"150MB\" (SI, 1 MB = 1,000,000 bytes), \"140MiB\" (IEC, 1 MiB = 1,048,576 bytes) or a number of bytes",
             "budgets.toml:7:13: `warn-size` must be greater than zero; remove the key for no limit",
             "budgets.toml:8:14: `max-layers` must be a whole number above zero, found -3",
-            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, platform, max-size, warn-size, max-compressed, max-layers, max-wasted, max-growth, warn-growth",
+            "budgets.toml:9:1: unknown key `colour` in `[images.api]`; expected one of: ref, baseline, platform, max-size, warn-size, max-compressed, max-layers, max-wasted, max-growth, warn-growth, deny-packages",
             "budgets.toml:11:9: image `web` has no `ref`: add `ref = \"REPOSITORY:TAG\"` to `[images.web]`",
         ]
     );
@@ -258,4 +259,66 @@ platform = "all"
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got[0].starts_with("budgets.toml:2:13: an insecure registry is written"));
     assert!(got[1].starts_with("budgets.toml:3:1: unknown key `secure` in `[registries]`"));
+}
+
+#[test]
+fn deny_packages_is_a_list_of_patterns_per_image_or_in_defaults() {
+    let plan = plan(
+        r#"
+[defaults]
+deny-packages = ["gcc-*", "*-dev"]
+
+[images.api]
+ref = "acme/api:1"
+
+[images.builder]
+ref = "acme/builder:1"
+deny-packages = ["build-essential"]
+"#,
+    );
+    assert_eq!(plan.images[0].budget.deny_packages, ["gcc-*", "*-dev"]);
+    assert_eq!(plan.images[1].budget.deny_packages, ["build-essential"]);
+    assert!(plan.images[0].budget.has(BudgetKey::DenyPackages));
+}
+
+#[test]
+fn deny_packages_problems_point_at_the_entry() {
+    let found = problems(
+        r#"
+[images.api]
+ref = "acme/api:1"
+deny-packages = "gcc-*"
+
+[images.web]
+ref = "acme/web:1"
+deny-packages = ["gcc-*", 3, ""]
+
+[images.db]
+ref = "acme/db:1"
+deny-packages = []
+deny-pakages = ["x"]
+"#,
+    );
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(
+        found[0].starts_with("budgets.toml:4:17: `deny-packages` must be a list"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].starts_with("budgets.toml:8:27: each `deny-packages` entry"),
+        "{}",
+        found[1]
+    );
+    assert!(found[2].starts_with("budgets.toml:8:30: "), "{}", found[2]);
+    assert!(
+        found[3].starts_with("budgets.toml:12:17: `deny-packages` is empty"),
+        "{}",
+        found[3]
+    );
+    assert!(
+        found[4].contains("unknown key `deny-pakages`") && found[4].contains("deny-packages"),
+        "{}",
+        found[4]
+    );
 }

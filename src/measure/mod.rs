@@ -79,7 +79,8 @@ impl Needs {
             size: judges(Metric::Size),
             compressed: judges(Metric::Compressed),
             wasted: judges(Metric::Wasted),
-            files: false,
+            // Packages are read from every layer's files.
+            files: budget.has(BudgetKey::DenyPackages),
         }
     }
 }

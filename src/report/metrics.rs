@@ -42,6 +42,8 @@ fn family(metric: Metric) -> (&'static str, &'static str) {
             "image_budget_wasted_bytes",
             "Bytes in lower layers that later layers overwrite or delete.",
         ),
+        // Not a number: never written (not in `Metric::ALL`).
+        Metric::Packages => ("image_budget_packages", "Packages the image holds."),
     }
 }
 

@@ -280,6 +280,10 @@ fn budget_cell(image: &ImageResult) -> String {
             _ => format!("≤ {max}"),
         })
     })
+    .chain(
+        (!budget.deny_packages.is_empty())
+            .then(|| format!("no {}", budget.deny_packages.join(" "))),
+    )
     .collect();
     if parts.is_empty() {
         "-".to_string()

@@ -16,6 +16,7 @@
 //! `(package databases)`: the buckets add up to the bytes the image shows
 //! and to its wasted bytes, exactly.
 
+pub mod advice;
 pub mod apk;
 pub mod diff;
 pub mod dpkg;
