@@ -169,9 +169,14 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, default_value_t = ExplainFormat::Table)]
     pub format: ExplainFormat,
 
-    /// How many files, changes and pieces of advice to list
+    /// How many files, packages, changes and pieces of advice to list
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub top: u64,
+
+    /// Files only: leave the package databases unread (no packages section,
+    /// no package changes)
+    #[arg(long)]
+    pub no_packages: bool,
 
     /// Which image of a multi-platform index, such as linux/arm64 (default:
     /// linux/amd64, or the only one)

@@ -70,9 +70,15 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// The analysis of an image whose layers (oldest first) list so. The
-    /// listings are consumed: their paths move into the analysis.
+    /// The analysis of an image whose layers (oldest first) list so, with
+    /// its packages. The listings are consumed: their paths move into the
+    /// analysis.
     pub fn new(layers: Vec<Layer>, listings: Vec<Listing>) -> Analysis {
+        Analysis::with(layers, listings, true)
+    }
+
+    /// The analysis, with its packages only when `packages` says so.
+    pub fn with(layers: Vec<Layer>, listings: Vec<Listing>, packages: bool) -> Analysis {
         let fates = waste::fates(&listings);
         let mut infos: Vec<LayerInfo> = layers
             .into_iter()
@@ -101,7 +107,9 @@ impl Analysis {
         let mut size = 0u64;
         let mut owners = packages::Tracker::default();
         for (index, (listing, fates)) in listings.into_iter().zip(fates).enumerate() {
-            owners.layer(index, &listing, &fates);
+            if packages {
+                owners.layer(index, &listing, &fates);
+            }
             // Bytes seen through a hard link go to the link's file.
             let mut through_links: Vec<(usize, u64)> = Vec::new();
             let mut made: Vec<Option<usize>> = vec![None; listing.len()];
@@ -153,7 +161,11 @@ impl Analysis {
         }
         sums.push(running);
         let wasted = hidden.iter().map(|h| h.bytes).sum();
-        let packages = owners.finish(&files);
+        let packages = if packages {
+            owners.finish(&files)
+        } else {
+            packages::Packages::default()
+        };
         Analysis {
             layers: infos,
             files,

@@ -25,11 +25,13 @@ const FILES: Needs = Needs {
 pub const CHANGES_KEPT: usize = 5;
 pub const ADVICE_KEPT: usize = 3;
 
-/// Measures `reference` with every layer's entries and analyses it.
+/// Measures `reference` with every layer's entries and analyses it (its
+/// packages too, unless `packages` is false).
 pub async fn analyse(
     sources: &Sources,
     reference: &str,
     platform: Option<&PlatformChoice>,
+    packages: bool,
 ) -> Result<(Subject, Analysis), String> {
     let mut measured = sources
         .measure(reference, platform, FILES)
@@ -48,7 +50,7 @@ pub async fn analyse(
         digest: m.digest,
         platform: m.platform,
     };
-    Ok((subject, Analysis::new(m.layer_details, listings)))
+    Ok((subject, Analysis::with(m.layer_details, listings, packages)))
 }
 
 /// The explanation of a checked image over a threshold: its largest file
@@ -64,7 +66,7 @@ pub async fn for_row(
     let platform = row.platform.clone().map(PlatformChoice::One);
     let image = match analysed {
         Some(image) => image,
-        None => match analyse(sources, reference, platform.as_ref()).await {
+        None => match analyse(sources, reference, platform.as_ref(), true).await {
             Ok((_, image)) => image,
             Err(why) => {
                 return Explanation {
@@ -79,7 +81,7 @@ pub async fn for_row(
         row.metrics.wasted = Some(image.wasted);
     }
     let baseline = match &row.baseline {
-        Some(b) if b.source == "reference" => Some(analyse(sources, &b.reference, platform.as_ref())
+        Some(b) if b.source == "reference" => Some(analyse(sources, &b.reference, platform.as_ref(), true)
             .await
             .map(|(_, a)| a)
             .map_err(|why| format!("no file changes: the baseline's files could not be read: {why}"))),
@@ -109,9 +111,10 @@ pub async fn run(args: ExplainArgs) -> Result<Exit, String> {
     });
     let platform = args.platform.clone().map(PlatformChoice::One);
     let top = usize::try_from(args.top).unwrap_or(usize::MAX);
-    let image = analyse(&sources, &args.reference, platform.as_ref()).await?;
+    let packages = !args.no_packages;
+    let image = analyse(&sources, &args.reference, platform.as_ref(), packages).await?;
     let baseline = match &args.baseline {
-        Some(reference) => Some(analyse(&sources, reference, platform.as_ref()).await?),
+        Some(reference) => Some(analyse(&sources, reference, platform.as_ref(), packages).await?),
         None => None,
     };
     let explained = explained::explain(

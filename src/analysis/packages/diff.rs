@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Ecosystem, PackageRow};
+use super::{Key, PackageRow};
 use crate::analysis::Analysis;
 use crate::model::PackageChange;
 
@@ -74,13 +74,13 @@ pub fn change(
 
 /// Every package change of `image` against `baseline`.
 pub fn diff(image: &Analysis, baseline: &Analysis) -> PackageDiff {
-    let key = |r: &PackageRow| (r.ecosystem, r.name.clone());
-    let before: HashMap<(Ecosystem, String), &PackageRow> =
+    let key = |r: &PackageRow| Key::new(r.ecosystem, &r.name, r.version.as_deref().unwrap_or(""));
+    let before: HashMap<Key, &PackageRow> =
         baseline.packages.installed().map(|r| (key(r), r)).collect();
-    let after: HashMap<(Ecosystem, String), &PackageRow> =
+    let after: HashMap<Key, &PackageRow> =
         image.packages.installed().map(|r| (key(r), r)).collect();
     let mut out = PackageDiff::default();
-    let mut keys: Vec<&(Ecosystem, String)> = before.keys().chain(after.keys()).collect();
+    let mut keys: Vec<&Key> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
     for k in keys {

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::view::{Db, View};
-use super::{Ecosystem, Owner, Registry, State, normalise_listed};
+use super::{Ecosystem, Key, Owner, Registry, State, normalise_listed};
 use crate::measure::layer::kept::{is_database_file, split};
 
 /// The most symlinks followed for one path (as Linux's `MAXSYMLINKS`).
@@ -51,7 +51,7 @@ impl Index {
         let mut order: Vec<&super::Listed> = db.packages.iter().collect();
         order.sort_by(|a, b| (a.ecosystem, &a.name).cmp(&(b.ecosystem, &b.name)));
         for p in order {
-            let id = registry.id(p.ecosystem, &p.name);
+            let id = registry.id(Key::of(p));
             index.state.insert(id, p.version.clone());
             if !p.knows_files() {
                 index.unknown.push((id, p.name.clone()));

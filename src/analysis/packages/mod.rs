@@ -151,16 +151,44 @@ impl Owner {
     pub const DATABASES: Owner = Owner(1);
 }
 
-/// Names of the packages seen in any layer, each once.
+/// Which package a row is: a system package manager installs one version
+/// of a name; Python environments and `node_modules` trees can hold several
+/// versions of one name at once, each its own package.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    /// The version, for Python and npm; empty for the others.
+    pub variant: String,
+}
+
+impl Key {
+    pub fn of(p: &Listed) -> Key {
+        Key::new(p.ecosystem, &p.name, &p.version)
+    }
+
+    pub fn new(ecosystem: Ecosystem, name: &str, version: &str) -> Key {
+        let variant = match ecosystem {
+            Ecosystem::Python | Ecosystem::Npm => version.to_string(),
+            Ecosystem::Dpkg | Ecosystem::Apk | Ecosystem::Rpm => String::new(),
+        };
+        Key {
+            ecosystem,
+            name: name.to_string(),
+            variant,
+        }
+    }
+}
+
+/// The packages seen in any layer, each once.
 #[derive(Debug, Default)]
 struct Registry {
-    keys: Vec<(Ecosystem, String)>,
-    ids: HashMap<(Ecosystem, String), Owner>,
+    keys: Vec<Key>,
+    ids: HashMap<Key, Owner>,
 }
 
 impl Registry {
-    fn id(&mut self, ecosystem: Ecosystem, name: &str) -> Owner {
-        let key = (ecosystem, name.to_string());
+    fn id(&mut self, key: Key) -> Owner {
         if let Some(id) = self.ids.get(&key) {
             return *id;
         }
@@ -170,7 +198,7 @@ impl Registry {
         id
     }
 
-    fn key(&self, owner: Owner) -> Option<&(Ecosystem, String)> {
+    fn key(&self, owner: Owner) -> Option<&Key> {
         self.keys.get((owner.0 as usize).checked_sub(2)?)
     }
 }
@@ -250,7 +278,9 @@ impl Tracker {
         let mut rows: Vec<PackageRow> = ids
             .into_iter()
             .filter_map(|id| {
-                let (ecosystem, name) = self.registry.key(id)?.clone();
+                let Key {
+                    ecosystem, name, ..
+                } = self.registry.key(id)?.clone();
                 let version = last.get(&id).cloned();
                 let (bytes, files) = visible.get(&id).copied().unwrap_or_default();
                 let knows = self.index.knows_files(id);
@@ -324,10 +354,10 @@ impl Tracker {
             .db
             .packages
             .iter()
-            .map(|p| registry.id(p.ecosystem, &p.name))
+            .map(|p| registry.id(Key::of(p)))
             .collect();
         let age = |p: &Listed| {
-            let id = registry.ids.get(&(p.ecosystem, p.name.clone()));
+            let id = registry.ids.get(&Key::of(p));
             id.and_then(|id| first.get(id)).copied().unwrap_or(0)
         };
         let facts = graph::facts(&self.db.packages, age);
@@ -351,7 +381,9 @@ impl Tracker {
                     .into_iter()
                     .filter(|id| before.get(id) != after.get(id))
                     .filter_map(|id| {
-                        let (ecosystem, name) = self.registry.key(id)?.clone();
+                        let Key {
+                            ecosystem, name, ..
+                        } = self.registry.key(id)?.clone();
                         Some(LayerChange {
                             ecosystem,
                             name,
@@ -433,7 +465,7 @@ fn verb(before: Option<&String>, after: Option<&String>) -> &'static str {
 }
 
 /// Every package of an image with its exact bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Packages {
     /// Largest first.
     pub rows: Vec<PackageRow>,
