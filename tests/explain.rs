@@ -24,20 +24,7 @@ fn busybox_base(name: &str) -> Image {
     for tool in ["sh", "rm", "mkdir", "cp"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(tool)).unwrap();
     }
-    let tar = dir.path().join("root.tar");
-    run(
-        "tar",
-        &[
-            "-C",
-            root.to_str().unwrap(),
-            "-cf",
-            tar.to_str().unwrap(),
-            ".",
-        ],
-    );
-    let tag = tag(name);
-    docker_ok(&["import", tar.to_str().unwrap(), &tag]);
-    Image { tag }
+    import_dir(&root, name)
 }
 
 fn busybox_path() -> String {

@@ -138,22 +138,9 @@ fn debootstrap(dir: &Path) -> Image {
             MIRROR,
         ],
     );
-    let tar = dir.join("debootstrap.tar");
-    run(
-        "tar",
-        &[
-            "-C",
-            root.to_str().unwrap(),
-            "-cf",
-            tar.to_str().unwrap(),
-            ".",
-        ],
-    );
-    let tag = tag("deb12");
-    docker_ok(&["import", tar.to_str().unwrap(), &tag]);
+    let image = import_dir(&root, "deb12");
     std::fs::remove_dir_all(root).unwrap();
-    std::fs::remove_file(tar).unwrap();
-    Image { tag }
+    image
 }
 
 fn from(base: &Image, name: &str, steps: &str) -> Image {
@@ -444,21 +431,7 @@ fn distroless_status_d_counts_the_files_each_md5sums_lists() {
     .unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(root.join("etc/os-release"), "ID=debian\n").unwrap();
-    let tar = work.path().join("root.tar");
-    run(
-        "tar",
-        &[
-            "-C",
-            root.to_str().unwrap(),
-            "-cf",
-            tar.to_str().unwrap(),
-            ".",
-        ],
-    );
-    let image = Image {
-        tag: tag("distroless"),
-    };
-    docker_ok(&["import", tar.to_str().unwrap(), &image.tag]);
+    let image = import_dir(&root, "distroless");
     let e = explain(work.path(), &image.tag, None);
     assert_adds_up(&e);
     for (name, bytes) in &want {
@@ -633,19 +606,7 @@ fn rpm_and_apk_databases_name_their_packages_files() {
     std::fs::write(root.join("lib/ld-musl-x86_64.so.1"), content(600_000, 1)).unwrap();
     std::fs::write(root.join("lib/libz.so.1.3.1"), content(90_000, 2)).unwrap();
     std::os::unix::fs::symlink("libz.so.1.3.1", root.join("lib/libz.so.1")).unwrap();
-    let tar = work.path().join("root.tar");
-    run(
-        "tar",
-        &[
-            "-C",
-            root.to_str().unwrap(),
-            "-cf",
-            tar.to_str().unwrap(),
-            ".",
-        ],
-    );
-    let image = Image { tag: tag("rpmapk") };
-    docker_ok(&["import", tar.to_str().unwrap(), &image.tag]);
+    let image = import_dir(&root, "rpmapk");
     let e = explain(work.path(), &image.tag, None);
     assert_adds_up(&e);
     assert_eq!(e["packages"]["found"], serde_json::json!(["apk", "rpm"]));

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::advice::{Advice, advise};
 use super::diff::{Diff, diff};
 use super::packages::diff::{diff as package_diff, largest as largest_packages};
-use super::packages::{Bucket, Ecosystem, LayerChange};
+use super::packages::{Bucket, Ecosystem, LayerChange, PackageRow};
 use super::{Analysis, display};
 use crate::measure::layer::waste::How;
 use crate::model::{AdviceItem, Explanation, FileChange, PackageBytes, PackageChange, PathBytes};
@@ -42,24 +42,13 @@ pub struct LayerRow {
     pub packages: Vec<LayerChange>,
 }
 
-/// A package of the image with its exact bytes.
+/// A package of the image with its exact bytes, as the report shows it:
+/// its `layer` counted from 1, the oldest, with that layer's instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PackageLine {
-    pub ecosystem: Ecosystem,
-    pub name: String,
-    /// Null for a package a later layer removed (its bytes are wasted).
-    pub version: Option<String>,
-    /// The bytes of its files the image shows (null: its database names
-    /// no files), and those later layers hide.
-    pub size: Option<u64>,
-    pub wasted: u64,
-    pub files: usize,
-    /// The layer that installed it (1 is the oldest), and its instruction.
-    pub layer: Option<usize>,
+    #[serde(flatten)]
+    pub package: PackageRow,
     pub instruction: Option<String>,
-    pub manual: Option<bool>,
-    pub pulled_in_by: Option<String>,
-    pub recommended_only: bool,
 }
 
 /// The packages past `--top`, summed.
@@ -327,18 +316,12 @@ fn packages_section(image: &Analysis, top: usize) -> Option<PackagesSection> {
     if p.rows.is_empty() && p.notes.is_empty() && p.databases.files == 0 {
         return None;
     }
-    let line = |r: &super::packages::PackageRow| PackageLine {
-        ecosystem: r.ecosystem,
-        name: r.name.clone(),
-        version: r.version.clone(),
-        size: r.size,
-        wasted: r.wasted,
-        files: r.files,
-        layer: r.layer.map(|l| l + 1),
+    let line = |r: &PackageRow| PackageLine {
+        package: PackageRow {
+            layer: r.layer.map(|l| l + 1),
+            ..r.clone()
+        },
         instruction: r.layer.and_then(|l| instruction(image, l)),
-        manual: r.manual,
-        pulled_in_by: r.pulled_in_by.clone(),
-        recommended_only: r.recommended_only,
     };
     let rest = p.rows.iter().skip(top);
     Some(PackagesSection {

@@ -147,7 +147,8 @@ pub fn layer_summary(changes: &[LayerChange]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn line_text(p: &PackageLine) -> String {
+fn line_text(line: &PackageLine) -> String {
+    let p = &line.package;
     let mut parts = Vec::new();
     if p.version.is_none() {
         parts.push("removed by a later layer".to_string());
@@ -159,7 +160,7 @@ fn line_text(p: &PackageLine) -> String {
     if p.wasted > 0 {
         parts.push(format!("{} wasted", size::human(p.wasted)));
     }
-    let at = layer(p.layer, p.instruction.as_deref());
+    let at = layer(p.layer, line.instruction.as_deref());
     if !at.is_empty() {
         parts.push(at);
     }
@@ -189,7 +190,7 @@ pub fn section_text(out: &mut String, s: &PackagesSection) {
         }
     );
     for p in &s.top {
-        let _ = writeln!(out, "{:>10}  {}", bytes(p.size), line_text(p));
+        let _ = writeln!(out, "{:>10}  {}", bytes(p.package.size), line_text(p));
     }
     if s.other.packages > 0 {
         let _ = writeln!(
@@ -227,7 +228,8 @@ pub fn section_markdown(out: &mut String, s: &PackagesSection) {
         "\n**Packages** ({} installed)\n\n| Size | Package | Wasted | Layer |\n|---:|---|---:|---|",
         s.installed
     );
-    for p in &s.top {
+    for line in &s.top {
+        let p = &line.package;
         let reason = why(p.manual, p.pulled_in_by.as_deref(), p.recommended_only);
         let _ = writeln!(
             out,
@@ -241,7 +243,7 @@ pub fn section_markdown(out: &mut String, s: &PackagesSection) {
                 format!(", {}", escape::markdown(&reason))
             },
             size::human(p.wasted),
-            escape::markdown(&layer(p.layer, p.instruction.as_deref()))
+            escape::markdown(&layer(p.layer, line.instruction.as_deref()))
         );
     }
     if s.other.packages > 0 {

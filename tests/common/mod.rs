@@ -178,6 +178,25 @@ pub fn import(name: &str, len: usize) -> Image {
     Image { tag }
 }
 
+/// `docker import` of a directory as an image's only layer.
+pub fn import_dir(root: &Path, name: &str) -> Image {
+    let tar = root.with_extension("tar");
+    run(
+        "tar",
+        &[
+            "-C",
+            root.to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            ".",
+        ],
+    );
+    let tag = tag(name);
+    docker(&["import", tar.to_str().unwrap(), &tag]);
+    std::fs::remove_file(tar).unwrap();
+    Image { tag }
+}
+
 /// Runs `budget` with `args` in `dir`.
 pub fn budget(dir: &Path, args: &[&str]) -> Output {
     budget_env(dir, args, &[])
