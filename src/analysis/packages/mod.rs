@@ -25,6 +25,7 @@ mod index;
 pub mod npm;
 pub mod python;
 pub mod rpm;
+pub mod sqlite;
 mod view;
 
 use std::collections::{BTreeMap, HashMap};

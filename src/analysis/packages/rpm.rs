@@ -3,8 +3,9 @@
 //! Fedora, RHEL 9 and UBI 9 keep their package database in
 //! `var/lib/rpm/rpmdb.sqlite` (or `usr/lib/sysimage/rpm/rpmdb.sqlite`). Its
 //! `Packages(hnum INTEGER PRIMARY KEY, blob BLOB)` table holds one rpm header
-//! per installed package; [`read`] opens the database from bytes in memory and
-//! decodes each header into an [`RpmPackage`].
+//! per installed package; [`read`] reads the table from bytes in memory (with
+//! the small pure-Rust reader in [`super::sqlite`]) and decodes each header
+//! into an [`RpmPackage`].
 //!
 //! A header blob, as stored in the database, has no 8-byte header magic:
 //!
@@ -19,10 +20,7 @@
 //! checked against the data store, so a malformed blob is an error, never a
 //! panic.
 
-use std::path::Path;
-
-use rusqlite::{Connection, OpenFlags};
-
+use super::sqlite::{self, Value};
 use super::{Ecosystem, Listed, normalise_listed};
 
 /// One package of an rpm database.
@@ -32,7 +30,7 @@ pub struct RpmPackage {
     /// `[EPOCH:]VERSION-RELEASE` (epoch only when the header has one).
     pub version: String,
     pub arch: Option<String>,
-    /// Every path the header lists (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]; or old-style OLDFILENAMES, tag 1027), as written (absolute, starting with `/`), directories included, in header order.
+    /// Every path the header lists (`DIRNAMES[DIRINDEXES[i]]` + BASENAMES[i]; or old-style OLDFILENAMES, tag 1027), as written (absolute, starting with `/`), directories included, in header order.
     pub files: Vec<String>,
 }
 
@@ -54,109 +52,18 @@ impl From<RpmPackage> for Listed {
 /// Packages come in `hnum` order. The `gpg-pubkey` pseudo-packages (imported
 /// signing keys, which own no files) are skipped. An empty `wal` counts as none.
 ///
-/// The bytes are written to a private temporary directory as `rpmdb.sqlite`
-/// (and `rpmdb.sqlite-wal`), opened read-only, and the directory is removed
-/// before returning. Without a WAL the database is opened `immutable`, so
-/// SQLite takes no locks and creates no `-shm` file; with one, SQLite
-/// applies the WAL's committed frames as it would on the image (its `-shm`
-/// is rebuilt in the temporary directory; one in the image is not needed). A
-/// WAL beside a database that is not in WAL mode is ignored, as SQLite does.
-///
-/// This does blocking file I/O: from async code, call it on a blocking thread.
+/// The database is read by [`sqlite::table_rows`], in memory (no files, no
+/// SQLite library): with a WAL, its committed frames are applied, as SQLite
+/// would apply them to the image (no `-shm` is needed).
 pub fn read(db: &[u8], wal: Option<&[u8]>) -> Result<Vec<RpmPackage>, String> {
-    if !db.starts_with(SQLITE_MAGIC) {
-        return Err("not an SQLite database".to_string());
-    }
-    let wal = wal.filter(|w| !w.is_empty());
-    let dir = tempfile::Builder::new()
-        .prefix("rpmdb-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let path = dir.path().join("rpmdb.sqlite");
-    write_file(&path, db)?;
-    if let Some(wal) = wal {
-        write_file(&dir.path().join("rpmdb.sqlite-wal"), wal)?;
-    }
-    let packages = read_file(&path, wal.is_none());
-    // Removing the directory is best effort: a leftover temp dir is not a
-    // reason to fail the read.
-    let _ = dir.close();
-    packages
-}
-
-/// The first 16 bytes of every SQLite 3 database file.
-const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
-
-/// Writes `bytes` to a new file at `path`.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// Opens the database file at `path` read-only and decodes its `Packages`.
-fn read_file(path: &Path, immutable: bool) -> Result<Vec<RpmPackage>, String> {
-    let uri = format!(
-        "file:{}?mode=ro{}",
-        uri_path(path),
-        if immutable { "&immutable=1" } else { "" }
-    );
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&uri, flags).map_err(|e| one_line(&e))?;
-    let result = packages(&conn);
-    // Close explicitly so the files can be removed right after.
-    let _ = conn.close();
-    result
-}
-
-/// Percent-encodes a file path for an SQLite URI (everything but unreserved
-/// characters and `/`).
-fn uri_path(path: &Path) -> String {
-    let mut out = String::new();
-    for &b in path.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// An SQLite error as a one-line reason.
-fn one_line(e: &rusqlite::Error) -> String {
-    let text = e.to_string().replace('\n', " ");
-    if text.contains("not a database") {
-        "not an SQLite database".to_string()
-    } else {
-        text
-    }
-}
-
-/// Decodes every row of the `Packages` table of an open database.
-fn packages(conn: &Connection) -> Result<Vec<RpmPackage>, String> {
-    let has_table: bool = conn
-        .query_row(
-            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'Packages')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(|e| one_line(&e))?;
-    if !has_table {
-        return Err("no Packages table".to_string());
-    }
-    let mut stmt = conn
-        .prepare("SELECT hnum, blob FROM Packages ORDER BY hnum")
-        .map_err(|e| one_line(&e))?;
-    let mut rows = stmt.query([]).map_err(|e| one_line(&e))?;
+    let rows = sqlite::table_rows(db, wal, "Packages")?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| one_line(&e))? {
-        let hnum: i64 = row.get(0).map_err(|e| one_line(&e))?;
-        let blob = row
-            .get_ref(1)
-            .map_err(|e| one_line(&e))?
-            .as_blob()
-            .map_err(|_| format!("header {hnum} is not a blob"))?;
+    // `hnum` is the table's INTEGER PRIMARY KEY: the rowid, stored as NULL
+    // in column 0; the header is column 1.
+    for (hnum, values) in rows {
+        let Some(Value::Blob(blob)) = values.get(1) else {
+            return Err(format!("header {hnum} is not a blob"));
+        };
         let package = header(blob).map_err(|reason| format!("header {hnum} {reason}"))?;
         if package.name != "gpg-pubkey" {
             out.push(package);
@@ -359,7 +266,7 @@ fn int32s(data: &[u8], entry: Entry, label: &str) -> Result<Vec<u32>, String> {
         .collect())
 }
 
-/// The file list of a header: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i] for the
+/// The file list of a header: `DIRNAMES[DIRINDEXES[i]]` + BASENAMES[i] for the
 /// compressed form, else OLDFILENAMES, else none.
 fn files(data: &[u8], find: &dyn Fn(u32) -> Option<Entry>) -> Result<Vec<String>, String> {
     let Some(basenames) = find(tag::BASENAMES) else {
@@ -396,8 +303,9 @@ fn files(data: &[u8], find: &dyn Fn(u32) -> Option<Entry>) -> Result<Vec<String>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     /// Builds a header blob by hand: entries are appended in order, each
     /// value placed in the data store (INT32 values 4-aligned, as rpm does).
@@ -511,7 +419,7 @@ mod tests {
     /// A database made by Debian's rpm tools, as `tests/fixtures/make-rpm-root`
     /// makes it (one noarch package, `budget-fixture`, installed in a root of
     /// its own; `scripts/ensure-tools` installs rpm).
-    fn fixture() -> Vec<u8> {
+    pub(crate) fn fixture() -> Vec<u8> {
         let root = tempfile::tempdir().expect("temp dir");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/make-rpm-root");
         let made = std::process::Command::new(script)
@@ -631,7 +539,7 @@ mod tests {
             Err("not an SQLite database".to_string())
         );
         // The right magic and nothing after it.
-        let mut fake = SQLITE_MAGIC.to_vec();
+        let mut fake = b"SQLite format 3\0".to_vec();
         fake.extend_from_slice(&[0xff; 200]);
         assert!(read(&fake, None).is_err());
     }
