@@ -22,5 +22,6 @@ pub mod reference;
 pub mod report;
 pub mod retry;
 pub mod saved;
+pub mod set;
 pub mod shard;
 pub mod size;

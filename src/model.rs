@@ -673,6 +673,10 @@ pub struct ImageResult {
     pub error: Option<String>,
     #[serde(default)]
     pub budget: Budget,
+    /// Why the baseline could not be measured, when it could not (the
+    /// growth budgets are then errors; a set of this image is too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layer_details: Vec<Layer>,
     /// Things worth knowing that are not findings (a baseline not found...).
@@ -734,34 +738,123 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
     pub images: Vec<ImageResult>,
+    /// The sets of images judged in this run, after the images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<SetResult>,
+    /// Every set of the config, so that `merge` can judge the sets whose
+    /// images were checked in different shards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_plans: Vec<SetPlan>,
 }
 
 impl Report {
     pub fn new(images: Vec<ImageResult>) -> Report {
-        let passed = images
-            .iter()
-            .all(|i| matches!(i.status, Status::Pass | Status::Warn));
-        Report {
+        let mut report = Report {
             schema: SCHEMA.to_string(),
-            passed,
+            passed: true,
             commit: None,
             config: None,
             images,
-        }
+            sets: Vec::new(),
+            set_plans: Vec::new(),
+        };
+        report.passed = report.judge_passed();
+        report
     }
 
-    /// The worst status of any image; `Pass` for an empty report.
-    pub fn worst(&self) -> Status {
+    /// The report with its sets (and the plans they came from).
+    #[must_use]
+    pub fn with_sets(mut self, sets: Vec<SetResult>, plans: Vec<SetPlan>) -> Report {
+        self.sets = sets;
+        self.set_plans = plans;
+        self.passed = self.judge_passed();
+        self
+    }
+
+    fn judge_passed(&self) -> bool {
+        self.statuses()
+            .all(|s| matches!(s, Status::Pass | Status::Warn))
+    }
+
+    /// Every image's and every set's status.
+    fn statuses(&self) -> impl Iterator<Item = Status> + '_ {
         self.images
             .iter()
             .map(|i| i.status)
-            .max()
-            .unwrap_or(Status::Pass)
+            .chain(self.sets.iter().map(|s| s.status))
     }
 
+    /// The worst status of any image or set; `Pass` for an empty report.
+    pub fn worst(&self) -> Status {
+        self.statuses().max().unwrap_or(Status::Pass)
+    }
+
+    /// How many images have this status.
     pub fn count(&self, status: Status) -> usize {
         self.images.iter().filter(|i| i.status == status).count()
     }
+}
+
+/// A set of images that share nodes, as `[sets.NAME]` defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPlan {
+    pub name: String,
+    /// Keys of `[images.*]`, in the config's order (`"*"` expanded).
+    pub images: Vec<String>,
+    #[serde(default)]
+    pub budget: Budget,
+}
+
+/// One image of a set: the bytes it shares with others of the set (its
+/// layer chains another image of the set also has) and its own, as
+/// `docker system df -v` counts SHARED SIZE and UNIQUE SIZE.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetMember {
+    pub name: String,
+    pub shared: Option<u64>,
+    pub unique: Option<u64>,
+    /// The same in the baseline (null: no baseline, or unknown).
+    #[serde(default)]
+    pub baseline_shared: Option<u64>,
+    #[serde(default)]
+    pub baseline_unique: Option<u64>,
+    /// The images of the set it shared layers with in the baseline and no
+    /// longer does, with the bytes it shared no more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stopped_sharing_with: Vec<String>,
+}
+
+/// A set's side of the comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetSide {
+    /// Stored on a node: each distinct layer chain once.
+    pub size: Option<u64>,
+    /// Pulled by a node that has none of them: the blobs of those chains.
+    pub compressed: Option<u64>,
+    /// The images' own sizes added up, as if nothing were shared.
+    pub separate: Option<u64>,
+}
+
+/// One set's row of the report, per platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetResult {
+    pub name: String,
+    pub images: Vec<String>,
+    pub platform: Option<String>,
+    #[serde(flatten)]
+    pub now: SetSide,
+    /// Distinct layer chains.
+    pub layers: Option<u64>,
+    pub baseline: Option<SetSide>,
+    pub delta: Option<Delta>,
+    pub members: Vec<SetMember>,
+    pub status: Status,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Why the set could not be judged (an image of it not measured).
+    pub error: Option<String>,
+    #[serde(default)]
+    pub budget: Budget,
 }
 
 #[cfg(test)]

@@ -82,11 +82,16 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
     }
     let mut seen: Vec<(String, Option<String>, String)> = Vec::new();
     let mut images = Vec::new();
+    // The sets of the config, which every shard carries.
+    let mut set_plans = Vec::new();
     // The commit of the run, which every shard must share.
     let mut commit: Option<(String, String)> = None;
     // And the config.
     let mut config: Option<(String, String)> = None;
     for (path, report) in reports {
+        if set_plans.is_empty() {
+            set_plans = report.set_plans;
+        }
         match (&config, &report.config) {
             (Some((first, at)), Some(this)) if at != this => {
                 return Err(Error::OtherConfig {
@@ -129,7 +134,10 @@ pub fn merge(reports: Vec<(String, Report)>) -> Result<Report, Error> {
             images.push(image);
         }
     }
-    let mut merged = Report::new(images);
+    // Every set judged again over all the shards' images: a set whose
+    // images were checked in different shards is judged here.
+    let sets = crate::set::judge_sets(&set_plans, &images);
+    let mut merged = Report::new(images).with_sets(sets, set_plans);
     merged.commit = commit.map(|(_, c)| c);
     merged.config = config.map(|(_, c)| c);
     Ok(merged)
@@ -167,6 +175,7 @@ mod tests {
                     findings: Vec::new(),
                     error: None,
                     budget: Budget::default(),
+                    baseline_error: None,
                     layer_details: Vec::new(),
                     notes: Vec::new(),
                     history: Vec::new(),

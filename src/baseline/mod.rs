@@ -92,7 +92,7 @@ impl<'a> Finder<'a> {
             Some(row) => Some(PlatformChoice::One(row.to_string())),
             None => image.platform.clone().filter(|p| *p != PlatformChoice::All),
         };
-        let needs = Needs::of(&image.budget);
+        let needs = Needs::of(&image.budget).or(Needs::of(&image.set_budgets));
         if !uses_merge_base(template) {
             return self.measure(template, choice.as_ref(), needs, None).await.map(|found| {
                 found.unwrap_or_else(|| {

@@ -22,6 +22,7 @@ use crate::model::{BudgetKey, Held, ImageResult, LimitKind, Metrics, Report, Sta
 use crate::output;
 use crate::publish::CommentMode;
 use crate::report::{self, comment};
+use crate::set;
 use crate::shard::Shard;
 
 /// How a run is bounded.
@@ -134,6 +135,7 @@ fn empty_row(image: &ImagePlan) -> ImageResult {
         findings: Vec::new(),
         error: None,
         budget: image.budget.clone(),
+        baseline_error: None,
         layer_details: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
@@ -151,7 +153,7 @@ async fn check_one(
         .measure(
             &image.reference,
             image.platform.as_ref(),
-            Needs::of(&image.budget),
+            Needs::of(&image.budget).or(Needs::of(&image.set_budgets)),
         )
         .await
     {
@@ -243,6 +245,7 @@ async fn judge_one(
     let judges_growth = BudgetKey::ALL
         .into_iter()
         .any(|k| k.kind() == LimitKind::Growth && image.budget.has(k));
+    result.baseline_error.clone_from(&failed);
     if let Some(reason) = failed
         && !judges_growth
     {
@@ -310,6 +313,10 @@ pub async fn run(args: CheckArgs) -> Result<Exit, String> {
         timeout: args.timeout,
     };
     let mut report = check(&images, &sources, &finder, limits).await;
+    // The sets whose images were all checked here; a shard's report carries
+    // every set's plan, so that `merge` judges those split across shards.
+    let sets = set::judge_sets(&plan.sets, &report.images);
+    report = report.with_sets(sets, plan.sets.clone());
     for image in &report.images {
         for note in image.notes.iter().filter(|n| n.contains(IN_REGISTRY)) {
             output::say(&format!("{}: {note}", image.name));
@@ -406,9 +413,11 @@ mod tests {
                     baseline: None,
                     platform: None,
                     budget: Budget::default(),
+                    set_budgets: Budget::default(),
                 })
                 .collect(),
             insecure_registries: Vec::new(),
+            sets: Vec::new(),
         }
     }
 

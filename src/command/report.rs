@@ -3,6 +3,7 @@
 
 use super::Exit;
 use crate::cli::{MergeArgs, ReportArgs};
+use crate::model::Report;
 use crate::output;
 use crate::report;
 use crate::saved;
@@ -29,11 +30,22 @@ pub fn merge(args: MergeArgs) -> Result<Exit, String> {
     let merged = saved::merge(reports).map_err(|e| e.to_string())?;
     output::write_report(&report::json(&merged), args.output.as_deref())?;
     output::say(&format!(
-        "merged {} report{} into {} image row{}",
+        "merged {} report{} into {} image row{}{}",
         args.reports.len(),
         if args.reports.len() == 1 { "" } else { "s" },
         merged.images.len(),
         if merged.images.len() == 1 { "" } else { "s" },
+        match merged.sets.len() {
+            0 => String::new(),
+            1 => " and 1 set".to_string(),
+            n => format!(" and {n} sets"),
+        }
     ));
-    Ok(Exit::Pass)
+    // The shards gated their own images; the sets, judged only here, gate
+    // the merge.
+    for line in report::set_lines(&merged) {
+        output::say(&line);
+    }
+    let sets = Report::new(Vec::new()).with_sets(merged.sets, Vec::new());
+    Ok(super::exit_for(&sets, false))
 }

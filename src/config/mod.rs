@@ -5,6 +5,7 @@
 //! `file:line:column` in one run, not just the first.
 
 mod interpolate;
+mod sets;
 pub mod template;
 
 use std::borrow::Cow;
@@ -96,6 +97,10 @@ pub struct ImagePlan {
     pub baseline: Option<String>,
     pub platform: Option<PlatformChoice>,
     pub budget: Budget,
+    /// The budgets of the sets it belongs to, merged: what the image must be
+    /// measured for besides its own budgets (a set's `max-size` needs each
+    /// image's layer sizes).
+    pub set_budgets: Budget,
 }
 
 /// The validated config: what to check and against what.
@@ -105,6 +110,8 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
     /// Registries (`host[:port]`) reached over plain HTTP; loopback always is.
     pub insecure_registries: Vec<String>,
+    /// Sets of images judged on what a node stores and pulls for them all.
+    pub sets: Vec<crate::model::SetPlan>,
 }
 
 /// The line and column (in characters) of a byte offset in `text`.
@@ -143,7 +150,7 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
     parse(path, &text, &|name| std::env::var(name).ok())
 }
 
-const TOP_KEYS: &[&str] = &["defaults", "images", "registries"];
+const TOP_KEYS: &[&str] = &["defaults", "images", "sets", "registries"];
 /// The keys of `[defaults]` and `[images.*]` besides the budgets
 /// ([`BudgetKey`]) and, for an image, `ref`.
 const SETTING_KEYS: &[&str] = &["baseline", "platform"];
@@ -216,6 +223,7 @@ impl Walker<'_> {
             path: path.to_path_buf(),
             images: Vec::new(),
             insecure_registries: Vec::new(),
+            sets: Vec::new(),
         };
         let (document, errors) = DeTable::parse_recoverable(self.text);
         if !errors.is_empty() {
@@ -229,6 +237,7 @@ impl Walker<'_> {
         let document = document.into_inner();
         let mut defaults = Settings::default();
         let mut images_table = None;
+        let mut sets_table = None;
         let mut insecure = Vec::new();
         for (key, value) in &document {
             match key.get_ref().as_ref() {
@@ -241,6 +250,7 @@ impl Walker<'_> {
                     ),
                 },
                 "images" => images_table = Some(value),
+                "sets" => sets_table = Some(value),
                 other => self.unknown_key(key.span().start, other, "at the top level", TOP_KEYS),
             }
         }
@@ -306,12 +316,21 @@ impl Walker<'_> {
                 baseline,
                 platform: merged.platform.clone(),
                 budget: merged.budget.clone(),
+                set_budgets: Budget::default(),
             });
+        }
+        let names: Vec<String> = images.keys().map(|k| k.get_ref().to_string()).collect();
+        let sets = sets_table.map_or_else(Vec::new, |value| self.sets(value, &names));
+        for plan in &mut plans {
+            for set in sets.iter().filter(|s| s.images.contains(&plan.name)) {
+                plan.set_budgets = set.budget.or(&plan.set_budgets);
+            }
         }
         Plan {
             path: path.to_path_buf(),
             images: plans,
             insecure_registries: insecure,
+            sets,
         }
     }
 

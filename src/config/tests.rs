@@ -322,3 +322,75 @@ deny-pakages = ["x"]
         found[4]
     );
 }
+
+#[test]
+fn sets_name_images_of_the_config_and_take_size_budgets() {
+    let plan = plan(
+        r#"
+[images.api]
+ref = "acme/api:1"
+
+[images.web]
+ref = "acme/web:1"
+
+[sets.node]
+images = ["api", "web"]
+max-size = "1.5GB"
+max-compressed = "600MB"
+max-growth = "5%"
+
+[sets.all]
+images = ["*"]
+"#,
+    );
+    assert_eq!(plan.sets.len(), 2);
+    assert_eq!(plan.sets[0].name, "node");
+    assert_eq!(plan.sets[0].images, ["api", "web"]);
+    assert_eq!(plan.sets[0].budget.max_size, Some(1_500_000_000));
+    assert_eq!(plan.sets[0].budget.max_compressed, Some(600_000_000));
+    assert_eq!(plan.sets[1].images, ["api", "web"]);
+    // An image is measured for its sets' budgets too.
+    assert_eq!(plan.images[0].set_budgets.max_size, Some(1_500_000_000));
+    assert_eq!(plan.images[0].budget.max_size, None);
+}
+
+#[test]
+fn set_problems_point_at_their_place() {
+    let found = problems(
+        r#"
+[images.api]
+ref = "acme/api:1"
+
+[sets.node]
+images = ["api", "wbe"]
+max-layers = 3
+colour = "red"
+
+[sets.empty]
+max-size = "1GB"
+"#,
+    );
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "budgets.toml:6:18: `wbe` in `[sets.node]` is not an image of this config"
+        ),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].starts_with("budgets.toml:7:1: `max-layers` is an image's budget, not a set's"),
+        "{}",
+        found[1]
+    );
+    assert!(
+        found[2].starts_with("budgets.toml:8:1: unknown key `colour` in `[sets.node]`"),
+        "{}",
+        found[2]
+    );
+    assert!(
+        found[3].starts_with("budgets.toml:10:7: set `empty` has no `images`"),
+        "{}",
+        found[3]
+    );
+}

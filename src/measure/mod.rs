@@ -67,6 +67,17 @@ pub struct Needs {
 }
 
 impl Needs {
+    /// What either asks for.
+    #[must_use]
+    pub fn or(self, other: Needs) -> Needs {
+        Needs {
+            size: self.size || other.size,
+            compressed: self.compressed || other.compressed,
+            wasted: self.wasted || other.wasted,
+            files: self.files || other.files,
+        }
+    }
+
     /// What an image's budgets judge: the size for size and growth budgets,
     /// the compressed size for `max-compressed`.
     pub fn of(budget: &Budget) -> Needs {

@@ -116,12 +116,19 @@ pub fn render(report: &Report, id: &CommentId) -> String {
         .iter()
         .map(|image| finding_lines(report, image))
         .collect();
-    let sections: Vec<String> = report
+    let mut sections: Vec<String> = report
         .images
         .iter()
         .flat_map(|image| [layer_section(report, image), trend_section(report, image)])
         .flatten()
         .collect();
+    let mut sets = String::new();
+    super::sets::markdown(&mut sets, report);
+    if !sets.is_empty() {
+        sections.push(format!(
+            "\n**Sets** (each layer once, as a node stores them)\n{sets}"
+        ));
+    }
 
     let fixed = chars(&head) + chars(&table);
     let all_lines: usize = lines.iter().flatten().map(|l| chars(l)).sum();
@@ -528,6 +535,7 @@ mod tests {
             findings: Vec::new(),
             error: None,
             budget: Budget::default(),
+            baseline_error: None,
             layer_details: Vec::new(),
             notes: Vec::new(),
             history: vec![

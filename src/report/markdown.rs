@@ -128,5 +128,6 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
         out.push_str(&reasons);
     }
+    super::sets::markdown(&mut out, report);
     out
 }

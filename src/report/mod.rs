@@ -8,6 +8,7 @@ pub mod junit;
 mod markdown;
 pub mod metrics;
 mod packages;
+mod sets;
 mod table;
 
 use crate::model::{BudgetKey, ImageResult, Layer, Metric, Report, Severity, Status};
@@ -43,6 +44,11 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// One line per set over budget or not judged (`fail set node: ...`).
+pub fn set_lines(report: &Report) -> Vec<String> {
+    sets::lines(report)
+}
+
 pub fn json(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(report).expect("a report always serializes");
     text.push('\n');
@@ -75,6 +81,21 @@ pub fn verdict(report: &Report) -> String {
         }
     } else if warned > 0 {
         parts.push(format!("{warned} near the limit"));
+    }
+    let sets = report.sets.len();
+    if sets > 0 {
+        let set_noun = if sets == 1 { "set" } else { "sets" };
+        let count = |status: Status| report.sets.iter().filter(|s| s.status == status).count();
+        let (failed, errors) = (count(Status::Fail), count(Status::Error));
+        if failed > 0 {
+            parts.push(format!("{failed} of {sets} {set_noun} over budget"));
+        }
+        if errors > 0 {
+            parts.push(format!("{errors} of {sets} {set_noun} could not be judged"));
+        }
+        if failed == 0 && errors == 0 {
+            parts.push(format!("{sets} {set_noun} within budget"));
+        }
     }
     parts.join("; ")
 }
@@ -123,6 +144,7 @@ pub fn stderr_lines(report: &Report) -> Vec<String> {
             Status::Pass | Status::Warn => {}
         }
     }
+    lines.extend(sets::lines(report));
     lines
 }
 

@@ -106,6 +106,7 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(out, "note {}: {note}", image.name);
         }
     }
+    super::sets::text(&mut out, report);
     let _ = writeln!(out, "{}", super::headline(report));
     out
 }

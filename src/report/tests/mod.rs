@@ -50,6 +50,7 @@ pub(super) fn image(name: &str, size: u64, status: Status) -> ImageResult {
             max_size: Some(200_000_000),
             ..Budget::default()
         },
+        baseline_error: None,
         layer_details: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
