@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod containerd;
+pub mod dockerd;
 pub mod podman;
 pub mod registry;
 
