@@ -20,7 +20,9 @@
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::name_cell;
-use crate::model::{BudgetKey, Finding, ImageResult, LimitKind, Report, Severity};
+use crate::model::{
+    BudgetKey, Finding, ImageResult, LimitKind, Report, SetResult, Severity, Status,
+};
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &Report) -> String {
@@ -46,11 +48,45 @@ pub fn render(report: &Report) -> String {
             suite.add_test_case(budget_case(image, &label, key));
         }
     }
+    for set in &report.sets {
+        suite.add_test_case(set_case(report, set));
+    }
     let mut junit = quick_junit::Report::new("image-budget");
     junit.add_test_suite(suite);
     junit
         .to_string()
         .expect("JUnit XML always serializes into memory")
+}
+
+/// One case per set row: failing with its findings, an error when it could
+/// not be judged.
+fn set_case(report: &Report, set: &SetResult) -> TestCase {
+    let messages: Vec<&str> = set
+        .error
+        .iter()
+        .map(String::as_str)
+        .chain(set.findings.iter().map(|f| f.message.as_str()))
+        .collect();
+    let status = match set.status {
+        Status::Fail | Status::Error => {
+            let kind = if set.status == Status::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            status.set_message(messages.join("\n"));
+            status.set_type("set");
+            status
+        }
+        Status::Pass | Status::Warn => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new(super::sets::label(report, set), status);
+    case.set_classname(format!("set {}", set.name));
+    if set.status == Status::Warn {
+        case.set_system_out(format!("warning: {}", messages.join("\n")));
+    }
+    case
 }
 
 fn case(image: &ImageResult, label: &str, what: &str, status: TestCaseStatus) -> TestCase {

@@ -238,3 +238,99 @@ pub fn lines(report: &Report) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BudgetKey, Delta, Finding, Metric, SetSide};
+
+    fn report() -> Report {
+        let set = SetResult {
+            name: "node".into(),
+            images: vec!["api".into(), "web".into(), "worker".into()],
+            platform: Some("linux/amd64".into()),
+            now: SetSide {
+                size: Some(1_200_000_000),
+                compressed: Some(450_000_000),
+                separate: Some(1_840_000_000),
+            },
+            layers: Some(9),
+            baseline: Some(SetSide {
+                size: Some(1_020_000_000),
+                compressed: None,
+                separate: None,
+            }),
+            delta: Some(Delta {
+                size: Some(180_000_000),
+                compressed: None,
+                layers: Some(1),
+                size_percent: Some(17.6),
+            }),
+            members: vec![
+                SetMember {
+                    name: "web".into(),
+                    shared: Some(0),
+                    unique: Some(400_000_000),
+                    baseline_shared: Some(180_000_000),
+                    baseline_unique: Some(220_000_000),
+                    stopped_sharing_with: vec!["api".into(), "worker".into()],
+                },
+                SetMember {
+                    name: "api".into(),
+                    shared: Some(180_000_000),
+                    unique: Some(20_000_000),
+                    baseline_shared: None,
+                    baseline_unique: None,
+                    stopped_sharing_with: Vec::new(),
+                },
+            ],
+            status: Status::Fail,
+            findings: vec![Finding {
+                code: BudgetKey::MaxGrowth,
+                metric: Metric::Size,
+                limit: 51_000_000,
+                actual: Some(180_000_000),
+                severity: Severity::Fail,
+                message: "grew by 180,000,000 bytes".into(),
+            }],
+            error: None,
+            budget: crate::model::Budget::default(),
+        };
+        Report::new(Vec::new()).with_sets(vec![set], Vec::new())
+    }
+
+    #[test]
+    fn a_set_says_its_total_its_change_what_sharing_saves_and_what_broke() {
+        let report = report();
+        assert!(!report.passed);
+        let mut text = String::new();
+        super::text(&mut text, &report);
+        assert!(
+            text.starts_with("set node: 1.2 GB stored on a node (+180.0 MB (+17.6%)), 450.0 MB pulled, sharing saves 640.0 MB (the images add up to 1.8 GB)  FAIL"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fail set node: grew by 180,000,000 bytes"),
+            "{text}"
+        );
+        assert!(
+            text.contains("web no longer shares 180.0 MB of layers with api and worker"),
+            "{text}"
+        );
+        let mut md = String::new();
+        super::markdown(&mut md, &report);
+        assert!(
+            md.contains("| web | 0 B | 400.0 MB | shared -180.0 MB, unique +180.0 MB |"),
+            "{md}"
+        );
+        assert!(md.contains("| api | 180.0 MB | 20.0 MB | new |"), "{md}");
+        assert_eq!(lines(&report), ["fail set node: grew by 180,000,000 bytes"]);
+        let junit = crate::report::junit::render(&report);
+        assert!(junit.contains("set node"), "{junit}");
+        assert!(junit.contains("<failure"), "{junit}");
+        assert_eq!(
+            crate::report::verdict(&report),
+            "all 0 images within budget; 1 of 1 set over budget"
+        );
+    }
+}
