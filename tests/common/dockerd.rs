@@ -1,6 +1,13 @@
-//! A dockerd of the test's own (its own data root, exec root and socket, no
-//! bridge), so that the engine's own accounting (`/system/df`) covers only
-//! the images the test loads into it. Stopped, its files removed, on drop.
+//! A dockerd of the test's own (its own data root, exec root and socket, in
+//! a network namespace of its own), so that the engine's own accounting
+//! (`/system/df`) covers only the images the test loads into it. Stopped,
+//! its files removed, on drop.
+//!
+//! The namespace matters: a dockerd started with `--bridge none` deletes the
+//! host's `docker0` (moby's `removeDefaultBridgeInterface`), and one with the
+//! default bridge would fight the shared engine over it. In its own
+//! namespace (`unshare --net`) it makes its own `docker0`; its socket is a
+//! file, reached from here as any other.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -45,7 +52,8 @@ impl Dockerd {
             .unwrap();
         let socket = dir.path().join("d.sock");
         let log = std::fs::File::create(dir.path().join("log")).unwrap();
-        let child = Command::new("dockerd")
+        let child = Command::new("unshare")
+            .args(["--net", "--", "dockerd"])
             .arg("--data-root")
             .arg(dir.path().join("data"))
             .arg("--exec-root")
@@ -54,7 +62,7 @@ impl Dockerd {
             .arg(dir.path().join("d.pid"))
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
-            .args(["--bridge", "none", "--iptables=false", "--ip6tables=false"])
+            .args(["--iptables=false", "--ip6tables=false"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
