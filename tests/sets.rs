@@ -260,6 +260,16 @@ fn shards_carry_the_sets_and_merge_judges_them() {
     assert_exit(&one, 0);
     assert_exit(&two, 0);
     assert!(first.get("sets").is_none() && second.get("sets").is_none());
+    // A run that names only some of a set's images says the set is left out.
+    let (some, _) = check(dir, &engine, &config, &["api"], "named");
+    assert_exit(&some, 0);
+    assert!(
+        stderr(&some).contains(
+            "set node is not judged: not all of its images were checked in this run (api, front)"
+        ),
+        "{}",
+        stderr(&some)
+    );
     assert_eq!(first["set_plans"][0]["name"], "node");
     let merged = dir.join("merged.json");
     let out = budget(

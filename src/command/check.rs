@@ -316,6 +316,19 @@ pub async fn run(args: CheckArgs) -> Result<Exit, String> {
     // The sets whose images were all checked here; a shard's report carries
     // every set's plan, so that `merge` judges those split across shards.
     let sets = set::judge_sets(&plan.sets, &report.images);
+    if args.shard.is_none() {
+        for plan in plan
+            .sets
+            .iter()
+            .filter(|p| !sets.iter().any(|s| s.name == p.name))
+        {
+            output::say(&format!(
+                "set {} is not judged: not all of its images were checked in this run ({})",
+                plan.name,
+                plan.images.join(", ")
+            ));
+        }
+    }
     report = report.with_sets(sets, plan.sets.clone());
     for image in &report.images {
         for note in image.notes.iter().filter(|n| n.contains(IN_REGISTRY)) {

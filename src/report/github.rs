@@ -6,6 +6,9 @@
 //!   measured (`could not measure: ERROR`);
 //! - `::warning title=image-budget IMAGE::MESSAGE` for each warning.
 //!
+//! A set over budget or not judged is annotated the same way, titled
+//! `image-budget set NAME`.
+//!
 //! IMAGE is named as in the table (with its platform when the image has a
 //! row per platform). Workflow-command escaping: in the message `%`, `\r`
 //! and `\n` become `%25`, `%0D` and `%0A`; in the title also `:` and `,`
@@ -42,6 +45,27 @@ pub fn render(report: &Report) -> String {
             );
         }
         for finding in &image.findings {
+            let command = match finding.severity {
+                Severity::Warn => "warning",
+                Severity::Fail | Severity::Error => "error",
+            };
+            let _ = writeln!(
+                out,
+                "::{command} title={title}::{}",
+                escape_data(&finding.message)
+            );
+        }
+    }
+    for set in &report.sets {
+        let title = escape_property(&format!("image-budget {}", super::sets::label(report, set)));
+        if let Some(error) = &set.error {
+            let _ = writeln!(
+                out,
+                "::error title={title}::{}",
+                escape_data(&format!("could not judge: {error}"))
+            );
+        }
+        for finding in &set.findings {
             let command = match finding.severity {
                 Severity::Warn => "warning",
                 Severity::Fail | Severity::Error => "error",

@@ -325,6 +325,10 @@ mod tests {
         );
         assert!(md.contains("| api | 180.0 MB | 20.0 MB | new |"), "{md}");
         assert_eq!(lines(&report), ["fail set node: grew by 180,000,000 bytes"]);
+        assert_eq!(
+            crate::report::github::render(&report),
+            "::error title=image-budget set node::grew by 180,000,000 bytes\n"
+        );
         let junit = crate::report::junit::render(&report);
         assert!(junit.contains("set node"), "{junit}");
         assert!(junit.contains("<failure"), "{junit}");
