@@ -154,6 +154,23 @@ fn a_package_removed_later_keeps_its_bytes_as_wasted_and_each_layer_says_what_it
 }
 
 #[test]
+fn a_layer_that_deletes_the_databases_leaves_no_package_installed() {
+    let layers = vec![
+        vec![
+            file("usr/bin/cat", 1000),
+            kept("var/lib/dpkg/status", STATUS),
+            kept("var/lib/dpkg/info/coreutils.list", "/usr/bin/cat\n"),
+        ],
+        vec![whiteout("var/lib/dpkg")],
+    ];
+    let p = assert_adds_up(&layers);
+    assert!(p.installed().next().is_none(), "{:?}", p.rows);
+    assert_eq!(p.unowned.size, 1000, "cat is nobody's now");
+    assert_eq!(p.layers[1].len(), 3);
+    assert!(p.layers[1].iter().all(|c| c.change == "removed"));
+}
+
+#[test]
 fn a_package_without_a_file_list_has_unknown_bytes_and_a_note() {
     let listing = vec![
         file("usr/share/zoneinfo/UTC", 111),

@@ -49,7 +49,8 @@ fn remove_tree<V>(map: &mut BTreeMap<Box<[u8]>, V>, path: &[u8], itself: bool) -
 
 impl View {
     /// Lays the next layer over the view; true when it changed anything
-    /// the owners are worked out from.
+    /// the owners are worked out from (a layer that deletes every database
+    /// changes them too: nothing is owned any more).
     pub fn apply(&mut self, layer: &[Entry]) -> bool {
         let mut changed = false;
         // What a layer deletes is below it: deletions first.
@@ -96,7 +97,7 @@ impl View {
                 }
             }
         }
-        changed && !(self.files.is_empty() && self.links.is_empty())
+        changed
     }
 
     /// The databases parsed, and notes on those that could not be.
