@@ -189,14 +189,12 @@ fn a_debian_image_names_each_package_with_the_exact_bytes_dpkg_owns() {
     }
     let e = explain(dir, &kitchen.tag, Some(&base.tag));
     assert_eq!(e["packages"]["found"], serde_json::json!(["dpkg"]));
+    // Its bytes are the oracle's (above); here, where it came from.
     let gcc = package(&e, "gcc-12");
-    assert!(gcc["size"].as_u64().unwrap() > 10_000_000, "{gcc}");
     assert_eq!(gcc["layer"], 2);
     assert_eq!(gcc["manual"], false);
     assert_eq!(gcc["pulled_in_by"], "build-essential");
     assert_eq!(package(&e, "build-essential")["manual"], true);
-    // Merged /usr: coreutils' list says /bin/cat, the file is /usr/bin/cat.
-    assert!(package(&e, "coreutils")["size"].as_u64().unwrap() > 1_000_000);
 
     // The layer that ran apt-get added exactly the packages the base lacks,
     // and the diff against the base names the same ones.
@@ -531,8 +529,9 @@ fn pip_and_npm_packages_own_what_their_records_and_directories_hold() {
         assert_eq!(p["version"].as_str(), Some(version.as_str()));
         assert_eq!(p["size"].as_u64(), Some(*bytes), "{name}");
     }
-    // flask's console script lives in /usr/local/bin, listed as ../../../bin/flask.
-    assert!(python["flask"].1 > 0);
+    // flask's console script, listed as ../../../bin/flask, is among the
+    // files both count.
+    assert!(prefix.join("bin/flask").is_file());
 
     // npm's own tree names the packages; each owns its directory but what
     // is nested in its node_modules.

@@ -24,7 +24,12 @@ pub enum Exit {
 
 /// The exit status a report calls for.
 pub fn exit_for(report: &Report, no_fail: bool) -> Exit {
-    match report.worst() {
+    exit_of(report.worst(), no_fail)
+}
+
+/// The exit status a worst status calls for.
+pub fn exit_of(worst: Status, no_fail: bool) -> Exit {
+    match worst {
         Status::Error => Exit::Error,
         Status::Fail if !no_fail => Exit::Fail,
         _ => Exit::Pass,

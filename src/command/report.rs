@@ -3,7 +3,7 @@
 
 use super::Exit;
 use crate::cli::{MergeArgs, ReportArgs};
-use crate::model::Report;
+use crate::model::Status;
 use crate::output;
 use crate::report;
 use crate::saved;
@@ -46,6 +46,6 @@ pub fn merge(args: MergeArgs) -> Result<Exit, String> {
     for line in report::set_lines(&merged) {
         output::say(&line);
     }
-    let sets = Report::new(Vec::new()).with_sets(merged.sets, Vec::new());
-    Ok(super::exit_for(&sets, false))
+    let worst = merged.sets.iter().map(|s| s.status).max();
+    Ok(super::exit_of(worst.unwrap_or(Status::Pass), false))
 }

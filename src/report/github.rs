@@ -18,7 +18,7 @@
 use std::fmt::Write;
 
 use super::name_cell;
-use crate::model::{Report, Severity};
+use crate::model::{Finding, Report, Severity};
 
 /// Escapes a command's message.
 pub fn escape_data(text: &str) -> String {
@@ -36,48 +36,38 @@ pub fn escape_property(text: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for image in &report.images {
-        let title = escape_property(&format!("image-budget {}", name_cell(report, image)));
-        if let Some(error) = &image.error {
-            let _ = writeln!(
-                out,
-                "::error title={title}::{}",
-                escape_data(&format!("could not measure: {error}"))
-            );
-        }
-        for finding in &image.findings {
-            let command = match finding.severity {
-                Severity::Warn => "warning",
-                Severity::Fail | Severity::Error => "error",
-            };
-            let _ = writeln!(
-                out,
-                "::{command} title={title}::{}",
-                escape_data(&finding.message)
-            );
-        }
+        let title = format!("image-budget {}", name_cell(report, image));
+        let error = image
+            .error
+            .as_ref()
+            .map(|e| format!("could not measure: {e}"));
+        annotate(&mut out, &title, error.as_deref(), &image.findings);
     }
     for set in &report.sets {
-        let title = escape_property(&format!("image-budget {}", super::sets::label(report, set)));
-        if let Some(error) = &set.error {
-            let _ = writeln!(
-                out,
-                "::error title={title}::{}",
-                escape_data(&format!("could not judge: {error}"))
-            );
-        }
-        for finding in &set.findings {
-            let command = match finding.severity {
-                Severity::Warn => "warning",
-                Severity::Fail | Severity::Error => "error",
-            };
-            let _ = writeln!(
-                out,
-                "::{command} title={title}::{}",
-                escape_data(&finding.message)
-            );
-        }
+        let title = format!("image-budget {}", super::sets::label(report, set));
+        let error = set.error.as_ref().map(|e| format!("could not judge: {e}"));
+        annotate(&mut out, &title, error.as_deref(), &set.findings);
     }
     out
+}
+
+/// The commands for one image or set: its error, then each finding.
+fn annotate(out: &mut String, title: &str, error: Option<&str>, findings: &[Finding]) {
+    let title = escape_property(title);
+    if let Some(error) = error {
+        let _ = writeln!(out, "::error title={title}::{}", escape_data(error));
+    }
+    for finding in findings {
+        let command = match finding.severity {
+            Severity::Warn => "warning",
+            Severity::Fail | Severity::Error => "error",
+        };
+        let _ = writeln!(
+            out,
+            "::{command} title={title}::{}",
+            escape_data(&finding.message)
+        );
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod packages;
 mod sets;
 mod table;
 
-use crate::model::{BudgetKey, ImageResult, Layer, Metric, Report, Severity, Status};
+use crate::model::{BudgetKey, Finding, ImageResult, Layer, Metric, Report, Severity, Status};
 use crate::size;
 
 /// The report formats of `--format`. The pull-request comment is not one:
@@ -116,36 +116,46 @@ pub fn headline(report: &Report) -> String {
 pub fn stderr_lines(report: &Report) -> Vec<String> {
     let mut lines = vec![headline(report)];
     for image in &report.images {
-        let label = name_cell(report, image);
-        match image.status {
-            Status::Fail => {
-                let why = image
-                    .findings
-                    .iter()
-                    .find(|f| f.severity == Severity::Fail)
-                    .map_or("over budget", |f| f.message.as_str());
-                lines.push(format!("fail {label}: {why}"));
-            }
-            Status::Error => {
-                let why = image
-                    .error
-                    .as_deref()
-                    .or_else(|| {
-                        image
-                            .findings
-                            .iter()
-                            .find(|f| f.severity == Severity::Error)
-                            .map(|f| f.message.as_str())
-                    })
-                    .and_then(|e| e.lines().next())
-                    .unwrap_or("could not be checked");
-                lines.push(format!("error {label}: {why}"));
-            }
-            Status::Pass | Status::Warn => {}
-        }
+        lines.extend(stderr_line(
+            &name_cell(report, image),
+            image.status,
+            image.error.as_deref(),
+            &image.findings,
+        ));
     }
     lines.extend(sets::lines(report));
     lines
+}
+
+/// The line an image or a set over budget or not checked leaves on stderr:
+/// `fail LABEL: ` its first failing finding, `error LABEL: ` the first line
+/// of its error (or of its first error finding); nothing otherwise.
+fn stderr_line(
+    label: &str,
+    status: Status,
+    error: Option<&str>,
+    findings: &[Finding],
+) -> Option<String> {
+    let first = |severity: Severity| {
+        findings
+            .iter()
+            .find(|f| f.severity == severity)
+            .map(|f| f.message.as_str())
+    };
+    match status {
+        Status::Fail => Some(format!(
+            "fail {label}: {}",
+            first(Severity::Fail).unwrap_or("over budget")
+        )),
+        Status::Error => Some(format!(
+            "error {label}: {}",
+            error
+                .or_else(|| first(Severity::Error))
+                .and_then(|e| e.lines().next())
+                .unwrap_or("could not be checked")
+        )),
+        Status::Pass | Status::Warn => None,
+    }
 }
 
 /// How many of an over-budget image's largest layers are shown.
@@ -343,7 +353,12 @@ fn status_icon(status: Status, new: bool) -> &'static str {
 
 /// The icon of the worst status in a report, for the verdict line.
 fn worst_icon(report: &Report) -> &'static str {
-    match report.worst() {
+    icon(report.worst())
+}
+
+/// A status's icon alone.
+fn icon(status: Status) -> &'static str {
+    match status {
         Status::Pass => "✅",
         Status::Warn => "⚠️",
         Status::Fail => "❌",
@@ -356,6 +371,15 @@ fn severity_icon(severity: Severity) -> &'static str {
         Severity::Warn => "⚠️",
         Severity::Fail => "❌",
         Severity::Error => "❗",
+    }
+}
+
+/// A finding's severity as the terminal's lines begin with it.
+fn mark(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Warn => "warn",
+        Severity::Fail => "fail",
+        Severity::Error => "error",
     }
 }
 

@@ -44,13 +44,18 @@ fn name_version(name: &str, version: Option<&str>) -> String {
     }
 }
 
-/// `+69.8 MB  gcc-12 12.2.0-14 added, pulled in by build-essential, layer 2: RUN ...`
-pub fn change_line(c: &PackageChange) -> String {
-    let version = match (c.change.as_str(), &c.baseline_version, &c.version) {
+/// The package a change names, with its version (both, when upgraded).
+fn changed_package(c: &PackageChange) -> String {
+    match (c.change.as_str(), &c.baseline_version, &c.version) {
         ("upgraded", Some(b), Some(a)) => format!("{} {b} → {a}", c.name),
         ("removed", b, _) => name_version(&c.name, b.as_deref()),
         (_, _, a) => name_version(&c.name, a.as_deref()),
-    };
+    }
+}
+
+/// `+69.8 MB  gcc-12 12.2.0-14 added, pulled in by build-essential, layer 2: RUN ...`
+pub fn change_line(c: &PackageChange) -> String {
+    let version = changed_package(c);
     let mut parts = vec![c.change.clone()];
     let reason = why(c.manual, c.pulled_in_by.as_deref(), c.recommended_only);
     if !reason.is_empty() {
@@ -76,11 +81,7 @@ pub fn changes_table(out: &mut String, changes: &[PackageChange]) {
     }
     let _ = writeln!(out, "| Change | Package | | Layer |\n|---:|---|---|---|");
     for c in changes {
-        let version = match (c.change.as_str(), &c.baseline_version, &c.version) {
-            ("upgraded", Some(b), Some(a)) => format!("{} {b} → {a}", c.name),
-            ("removed", b, _) => name_version(&c.name, b.as_deref()),
-            (_, _, a) => name_version(&c.name, a.as_deref()),
-        };
+        let version = changed_package(c);
         let reason = why(c.manual, c.pulled_in_by.as_deref(), c.recommended_only);
         let _ = writeln!(
             out,

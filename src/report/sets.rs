@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::escape::markdown as escape;
-use crate::model::{Report, SetMember, SetResult, Severity, Status};
+use crate::model::{Report, SetMember, SetResult, Status};
 use crate::size;
 
 /// `set node`, with the platform when the set has rows for several.
@@ -114,14 +114,6 @@ fn word(status: Status) -> &'static str {
     }
 }
 
-fn mark(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Warn => "warn",
-        Severity::Fail => "fail",
-        Severity::Error => "error",
-    }
-}
-
 /// The sets for the terminal, after the images' table.
 pub fn text(out: &mut String, report: &Report) {
     for set in &report.sets {
@@ -131,7 +123,7 @@ pub fn text(out: &mut String, report: &Report) {
             let _ = writeln!(out, "error {name}: {error}");
         }
         for f in &set.findings {
-            let _ = writeln!(out, "{} {name}: {}", mark(f.severity), f.message);
+            let _ = writeln!(out, "{} {name}: {}", super::mark(f.severity), f.message);
         }
         for m in &set.members {
             let _ = writeln!(
@@ -149,15 +141,6 @@ pub fn text(out: &mut String, report: &Report) {
     }
 }
 
-fn icon(status: Status) -> &'static str {
-    match status {
-        Status::Pass => "✅",
-        Status::Warn => "⚠️",
-        Status::Fail => "❌",
-        Status::Error => "❗",
-    }
-}
-
 /// The sets in markdown: a heading line per set, its findings, and a table
 /// of its images' shared and unique bytes.
 pub fn markdown(out: &mut String, report: &Report) {
@@ -165,7 +148,7 @@ pub fn markdown(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "\n{} **{}**: {}",
-            icon(set.status),
+            super::icon(set.status),
             escape(&label(report, set)),
             escape(&summary(set))
         );
@@ -176,11 +159,7 @@ pub fn markdown(out: &mut String, report: &Report) {
             let _ = writeln!(
                 out,
                 "\n- {} {}",
-                icon(match f.severity {
-                    Severity::Warn => Status::Warn,
-                    Severity::Fail => Status::Fail,
-                    Severity::Error => Status::Error,
-                }),
+                super::severity_icon(f.severity),
                 escape(&f.message)
             );
         }
@@ -212,29 +191,12 @@ pub fn lines(report: &Report) -> Vec<String> {
         .sets
         .iter()
         .filter_map(|set| {
-            let name = label(report, set);
-            match set.status {
-                Status::Fail => Some(format!(
-                    "fail {name}: {}",
-                    set.findings
-                        .iter()
-                        .find(|f| f.severity == Severity::Fail)
-                        .map_or("over budget", |f| f.message.as_str())
-                )),
-                Status::Error => Some(format!(
-                    "error {name}: {}",
-                    set.error
-                        .as_deref()
-                        .or_else(|| {
-                            set.findings
-                                .iter()
-                                .find(|f| f.severity == Severity::Error)
-                                .map(|f| f.message.as_str())
-                        })
-                        .unwrap_or("could not be judged")
-                )),
-                Status::Pass | Status::Warn => None,
-            }
+            super::stderr_line(
+                &label(report, set),
+                set.status,
+                set.error.as_deref(),
+                &set.findings,
+            )
         })
         .collect()
 }
@@ -242,7 +204,7 @@ pub fn lines(report: &Report) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{BudgetKey, Delta, Finding, Metric, SetSide};
+    use crate::model::{BudgetKey, Delta, Finding, Metric, SetSide, Severity};
 
     fn report() -> Report {
         let set = SetResult {

@@ -8,7 +8,7 @@ use super::{
     budget_cell, change_cell, compressed_cell, largest_layers, layer_line, layers_cell, name_cell,
     shows_compressed, shows_wasted, size_cell, wasted_cell,
 };
-use crate::model::{Report, Severity, Status};
+use crate::model::{Report, Status};
 
 fn status_text(status: Status, new: bool) -> String {
     let word = match status {
@@ -84,7 +84,7 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{} {}: {}",
-                mark(finding.severity),
+                super::mark(finding.severity),
                 image.name,
                 finding.message
             );
@@ -109,12 +109,4 @@ pub fn render(report: &Report, color: bool) -> String {
     super::sets::text(&mut out, report);
     let _ = writeln!(out, "{}", super::headline(report));
     out
-}
-
-fn mark(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Warn => "warn",
-        Severity::Fail => "fail",
-        Severity::Error => "error",
-    }
 }

@@ -100,18 +100,9 @@ impl Dockerd {
 
     /// `docker -H THIS ARGS...`, which must succeed.
     pub fn docker(&self, args: &[&str]) -> Output {
-        let out = Command::new("docker")
-            .arg("-H")
-            .arg(&self.host)
-            .args(args)
-            .output()
-            .expect("docker runs");
-        assert!(
-            out.status.success(),
-            "docker {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        let mut all = vec!["-H", self.host.as_str()];
+        all.extend(args);
+        super::docker_ok(&all)
     }
 
     /// Copies images from the shared engine into this one (`docker save | docker load`).

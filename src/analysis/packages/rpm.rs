@@ -656,25 +656,9 @@ pub(crate) mod tests {
         assert_eq!(header(&blob), Err("has no NAME".to_string()));
     }
 
-    /// A small xorshift generator, so the loop below needs no dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % n as u64).expect("fits")
-        }
-    }
-
     #[test]
     fn random_and_mutated_headers_never_panic() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = super::super::sqlite::tests::Rng(0x9e37_79b9_7f4a_7c15);
         let valid = sample().int32s(tag::EPOCH, &[1]).build();
         for _ in 0..20_000 {
             // Mutate a valid header: a few random bytes set at random places,

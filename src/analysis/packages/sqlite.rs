@@ -580,7 +580,7 @@ fn be32(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rusqlite::Connection;
     use rusqlite::types::ValueRef;
@@ -588,18 +588,19 @@ mod tests {
     /// The rows of a table, as [`table_rows`] returns them.
     type Rows = Vec<(i64, Vec<Value>)>;
 
-    /// A small xorshift generator, so the tests need no dependency for it.
-    struct Rng(u64);
+    /// A small xorshift generator, so the tests (here and rpm's) need no
+    /// dependency for it.
+    pub(crate) struct Rng(pub(crate) u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(crate) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
         }
 
-        fn below(&mut self, n: usize) -> usize {
+        pub(crate) fn below(&mut self, n: usize) -> usize {
             usize::try_from(self.next() % n as u64).expect("fits")
         }
 
